@@ -1,0 +1,72 @@
+// Command attest-publish signs, attests, verifies and publishes Python
+// distributions with Sigstore and PyPI trusted publishing.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `attest-publish signs Python distributions keylessly with Sigstore,
+attests them (PEP 740 and SLSA v1 provenance) and verifies its own output.
+
+Usage:
+  attest-publish sign [flags]     sign, attest and self-verify the dists of a directory
+  attest-publish version          print the version
+
+Run "attest-publish sign -h" for the flags of sign.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command and returns the process exit code: 0 success,
+// 1 failure, 2 usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "sign":
+		err = runSign(ctx, args[1:], stdout, stderr, getenv)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "attest-publish %s\n", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "attest-publish: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(stderr, "attest-publish %s: %v\n", args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "attest-publish %s: error: %v\n", args[0], err)
+		return 1
+	}
+}
+
+// usageError marks a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }

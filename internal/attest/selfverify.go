@@ -1,0 +1,130 @@
+package attest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+
+	"github.com/attest-publish/attest-publish/internal/pep740"
+	"github.com/attest-publish/attest-publish/internal/provenance"
+	"github.com/attest-publish/attest-publish/internal/signing"
+	"github.com/attest-publish/attest-publish/internal/verification"
+)
+
+// selfVerify reads every output back from its temporary file and verifies
+// it against the trusted root and the identity the token claimed. It returns
+// every failure, each naming the file and the check.
+func selfVerify(trust *signing.Trust, services *signing.Services, p *plan, signed []*signedOutput) error {
+	bundles, err := verification.New(trust.TrustedRoot, verification.Options{
+		TransparencyLogEntries: len(services.Rekors),
+		SignedTimestamps:       len(services.TSAURLs),
+	})
+	if err != nil {
+		return err
+	}
+	// PEP 740 objects carry no RFC 3161 timestamps: their time is the log's.
+	attestations, err := verification.New(trust.TrustedRoot, verification.Options{TransparencyLogEntries: 1})
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(signed))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, s := range signed {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := verifyOutput(s, p, bundles, attestations); err != nil {
+				errs[i] = fmt.Errorf("  - %s: %w", filepath.Base(s.job.path), err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func verifyOutput(s *signedOutput, p *plan, bundles, attestations *verification.Verifier) error {
+	data, err := os.ReadFile(s.pending.temp)
+	if err != nil {
+		return fmt.Errorf("reading back: %w", err)
+	}
+	switch s.job.kind {
+	case kindBundle:
+		b, err := loadBundle(data)
+		if err != nil {
+			return err
+		}
+		if b.GetMessageSignature() == nil {
+			return errors.New("bundle content: want a message signature")
+		}
+		if _, err := bundles.Artifact(b, s.job.dist.SHA256, p.identity); err != nil {
+			return fmt.Errorf("sigstore verification: %w", err)
+		}
+		return nil
+	case kindPublish, kindSLSA:
+		a, err := pep740.Parse(data)
+		if err != nil {
+			return err
+		}
+		pb, err := a.ToBundle()
+		if err != nil {
+			return fmt.Errorf("PEP 740 object: %w", err)
+		}
+		b, err := bundle.NewBundle(pb)
+		if err != nil {
+			return fmt.Errorf("PEP 740 object: %w", err)
+		}
+		res, err := attestations.Artifact(b, s.job.dist.SHA256, p.identity)
+		if err != nil {
+			return fmt.Errorf("sigstore verification: %w", err)
+		}
+		want := provenance.PublishPredicateType
+		if s.job.kind == kindSLSA {
+			want = provenance.SLSAPredicateType
+		}
+		if err := verification.SingleSubject(res.Statement, s.job.dist.Filename, s.job.dist.SHA256, want); err != nil {
+			return fmt.Errorf("statement: %w", err)
+		}
+		if !bytes.Equal(a.Envelope.Statement, s.job.statement) {
+			return errors.New("statement: the signed payload is not the statement that was built")
+		}
+		return nil
+	case kindProvenance:
+		b, err := loadBundle(data)
+		if err != nil {
+			return err
+		}
+		res, err := bundles.Artifact(b, p.dists[0].SHA256, p.identity)
+		if err != nil {
+			return fmt.Errorf("sigstore verification: %w", err)
+		}
+		want := map[string][]byte{}
+		for _, d := range p.dists {
+			want[d.Filename] = d.SHA256
+		}
+		if err := verification.HasSubjects(res.Statement, provenance.SLSAPredicateType, want); err != nil {
+			return fmt.Errorf("statement: %w", err)
+		}
+		if env := b.GetDsseEnvelope(); env == nil || !bytes.Equal(env.GetPayload(), s.job.statement) {
+			return errors.New("statement: the signed payload is not the statement that was built")
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown output kind %d", s.job.kind)
+}
+
+func loadBundle(data []byte) (*bundle.Bundle, error) {
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("parsing bundle: %w", err)
+	}
+	return &b, nil
+}

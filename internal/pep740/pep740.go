@@ -1,0 +1,142 @@
+// Package pep740 converts between Sigstore DSSE bundles and PEP 740
+// attestation objects, the JSON PyPI accepts at upload and serves from its
+// Integrity API.
+package pep740
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// BundleMediaType is the bundle version ToBundle produces.
+const BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+// inTotoPayloadType is the only DSSE payload type PEP 740 allows.
+const inTotoPayloadType = "application/vnd.in-toto+json"
+
+// Attestation is a PEP 740 attestation object.
+type Attestation struct {
+	// Version is always 1.
+	Version int `json:"version"`
+	// VerificationMaterial holds the signing certificate and log entries.
+	VerificationMaterial VerificationMaterial `json:"verification_material"`
+	// Envelope is the signed statement.
+	Envelope Envelope `json:"envelope"`
+}
+
+// VerificationMaterial is what a verifier needs besides the trust root.
+type VerificationMaterial struct {
+	// Certificate is the DER leaf certificate (base64 in JSON).
+	Certificate []byte `json:"certificate"`
+	// TransparencyEntries are Rekor entries in protobuf JSON form.
+	TransparencyEntries []json.RawMessage `json:"transparency_entries"`
+}
+
+// Envelope is a DSSE envelope with one signature and an in-toto payload.
+type Envelope struct {
+	// Statement is the in-toto statement JSON (base64 in JSON).
+	Statement []byte `json:"statement"`
+	// Signature is the DSSE signature (base64 in JSON).
+	Signature []byte `json:"signature"`
+}
+
+// FromBundle converts a DSSE bundle with a certificate and at least one
+// transparency-log entry (PyPI needs one) into an attestation object.
+func FromBundle(b *protobundle.Bundle) (*Attestation, error) {
+	env := b.GetDsseEnvelope()
+	if env == nil {
+		return nil, errors.New("PEP 740 needs a DSSE bundle, this one holds a message signature")
+	}
+	if env.GetPayloadType() != inTotoPayloadType {
+		return nil, fmt.Errorf("PEP 740 needs an in-toto payload, got %q", env.GetPayloadType())
+	}
+	if n := len(env.GetSignatures()); n != 1 {
+		return nil, fmt.Errorf("PEP 740 needs exactly one DSSE signature, got %d", n)
+	}
+	vm := b.GetVerificationMaterial()
+	var cert []byte
+	switch {
+	case vm.GetCertificate() != nil:
+		cert = vm.GetCertificate().GetRawBytes()
+	case len(vm.GetX509CertificateChain().GetCertificates()) > 0:
+		cert = vm.GetX509CertificateChain().GetCertificates()[0].GetRawBytes()
+	default:
+		return nil, errors.New("PEP 740 needs a signing certificate; this bundle has a public key")
+	}
+	if len(vm.GetTlogEntries()) == 0 {
+		return nil, errors.New("PEP 740 needs at least one transparency-log entry (PyPI refuses attestations without one)")
+	}
+	a := &Attestation{
+		Version:              1,
+		VerificationMaterial: VerificationMaterial{Certificate: cert},
+		Envelope:             Envelope{Statement: env.GetPayload(), Signature: env.GetSignatures()[0].GetSig()},
+	}
+	for _, e := range vm.GetTlogEntries() {
+		raw, err := protojson.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("encoding transparency-log entry: %w", err)
+		}
+		a.VerificationMaterial.TransparencyEntries = append(a.VerificationMaterial.TransparencyEntries, raw)
+	}
+	return a, nil
+}
+
+// ToBundle rebuilds the v0.3 Sigstore bundle the attestation was made from,
+// so that it can be verified like any bundle.
+func (a *Attestation) ToBundle() (*protobundle.Bundle, error) {
+	if a.Version != 1 {
+		return nil, fmt.Errorf("unsupported PEP 740 attestation version %d", a.Version)
+	}
+	if len(a.VerificationMaterial.Certificate) == 0 {
+		return nil, errors.New("attestation has no certificate")
+	}
+	if len(a.Envelope.Statement) == 0 || len(a.Envelope.Signature) == 0 {
+		return nil, errors.New("attestation envelope lacks its statement or signature")
+	}
+	if len(a.VerificationMaterial.TransparencyEntries) == 0 {
+		return nil, errors.New("attestation has no transparency-log entry")
+	}
+	vm := &protobundle.VerificationMaterial{
+		Content: &protobundle.VerificationMaterial_Certificate{
+			Certificate: &protocommon.X509Certificate{RawBytes: a.VerificationMaterial.Certificate},
+		},
+	}
+	for i, raw := range a.VerificationMaterial.TransparencyEntries {
+		e := &protorekor.TransparencyLogEntry{}
+		if err := protojson.Unmarshal(raw, e); err != nil {
+			return nil, fmt.Errorf("transparency entry %d: %w", i, err)
+		}
+		vm.TlogEntries = append(vm.TlogEntries, e)
+	}
+	return &protobundle.Bundle{
+		MediaType:            BundleMediaType,
+		VerificationMaterial: vm,
+		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
+			Payload:     a.Envelope.Statement,
+			PayloadType: inTotoPayloadType,
+			Signatures:  []*protodsse.Signature{{Sig: a.Envelope.Signature}},
+		}},
+	}, nil
+}
+
+// Parse reads an attestation object, refusing unknown fields.
+func Parse(data []byte) (*Attestation, error) {
+	var a Attestation
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
+		return nil, fmt.Errorf("parsing PEP 740 attestation: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("parsing PEP 740 attestation: trailing data after the JSON object")
+	}
+	return &a, nil
+}

@@ -1,0 +1,89 @@
+package verification
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/attest-publish/attest-publish/internal/idtoken"
+)
+
+// Identity is the signer a signature must come from: exact SAN and issuer,
+// plus certificate extensions that must match exactly where set.
+type Identity struct {
+	// SAN is the certificate's subject alternative name.
+	SAN string
+	// Issuer is the OIDC issuer recorded in the certificate.
+	Issuer string
+	// Extensions are Fulcio extensions to require; empty fields are skipped.
+	Extensions certificate.Extensions
+}
+
+// String describes the identity for messages.
+func (id Identity) String() string {
+	s := fmt.Sprintf("%s (issuer %s", id.SAN, id.Issuer)
+	e := id.Extensions
+	for _, kv := range [][2]string{
+		{"repository", e.SourceRepositoryURI},
+		{"ref", e.SourceRepositoryRef},
+		{"commit", e.SourceRepositoryDigest},
+	} {
+		if kv[1] != "" {
+			s += ", " + kv[0] + " " + kv[1]
+		}
+	}
+	return s + ")"
+}
+
+func (id Identity) certificateIdentity() (verify.CertificateIdentity, error) {
+	san, err := verify.NewSANMatcher(id.SAN, "")
+	if err != nil {
+		return verify.CertificateIdentity{}, err
+	}
+	iss, err := verify.NewIssuerMatcher(id.Issuer, "")
+	if err != nil {
+		return verify.CertificateIdentity{}, err
+	}
+	return verify.NewCertificateIdentity(san, iss, id.Extensions)
+}
+
+// ExpectedIdentity is the identity Fulcio certifies for a token: for GitHub
+// Actions the job workflow as SAN, the issuer, and the source repository,
+// ref and commit extensions; for GitLab CI the CI config ref URI.
+// serverURL is GITHUB_SERVER_URL ("" means https://github.com).
+func ExpectedIdentity(tok *idtoken.Token, serverURL string) (Identity, error) {
+	c := tok.Claims
+	iss := tok.Issuer()
+	if iss == "" {
+		return Identity{}, fmt.Errorf("identity token has no issuer")
+	}
+	switch tok.Provider() {
+	case idtoken.GitHubActions:
+		if serverURL == "" {
+			serverURL = "https://github.com"
+		}
+		serverURL = strings.TrimSuffix(serverURL, "/")
+		return Identity{
+			SAN:    serverURL + "/" + c.String("job_workflow_ref"),
+			Issuer: iss,
+			Extensions: certificate.Extensions{
+				SourceRepositoryURI:    serverURL + "/" + c.String("repository"),
+				SourceRepositoryRef:    c.String("ref"),
+				SourceRepositoryDigest: c.String("sha"),
+			},
+		}, nil
+	case idtoken.GitLabCI:
+		server := strings.TrimSuffix(iss, "/")
+		return Identity{
+			SAN:    "https://" + c.String("ci_config_ref_uri"),
+			Issuer: iss,
+			Extensions: certificate.Extensions{
+				SourceRepositoryURI:    server + "/" + c.String("project_path"),
+				SourceRepositoryDigest: c.String("sha"),
+			},
+		}, nil
+	}
+	return Identity{}, fmt.Errorf("identity token from %s is neither a GitHub Actions nor a GitLab CI token: cannot tell which identity to require", iss)
+}
