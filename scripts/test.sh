@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# make test: lint, unit tests, then end-to-end tests against the real local
+# Sigstore stack, judged by cosign, sigstore-python and pypi-attestations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local
+CACHE=${CACHE:-$PWD/.cache}
+VENV=${VENV:-$CACHE/venv}
+step() { printf '\n== %s\n' "$*"; }
+
+step "lint (gofmt, go vet, staticcheck)"
+./scripts/lint.sh
+
+step "unit tests"
+go test -count=1 ./...
+
+step "dependencies (MariaDB, Python judges)"
+make --no-print-directory deps
+
+step "judges self-test on the shared test vectors"
+"$VENV/bin/python" -m pytest -q test/judges
+
+step "local Sigstore stack"
+source scripts/stackenv.sh
+
+step "stack smoke test (cosign and sigstore-go against the stack)"
+go test -count=1 -tags stack ./test/localstack/
+
+step "end-to-end tests"
+ATTEST_STACK_DIR=$STACK_DIR ATTEST_VENV=$VENV go test -count=1 -timeout 20m -tags e2e ./test/e2e/
