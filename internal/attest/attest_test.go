@@ -12,8 +12,8 @@ import (
 
 	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
-	"github.com/attest-publish/attest-publish/internal/sigstoretest"
 	"github.com/attest-publish/attest-publish/internal/signing"
+	"github.com/attest-publish/attest-publish/internal/sigstoretest"
 )
 
 // release writes n wheels' worth of a tiny release (plus an sdist) into a
@@ -142,9 +142,9 @@ func TestRunRefusesExistingOutputs(t *testing.T) {
 
 func TestRunLeavesNothingOnFailure(t *testing.T) {
 	tests := []struct {
-		name    string
-		sabotage  func(f *fixture)
-		wantErr string
+		name     string
+		sabotage func(f *fixture)
+		wantErr  string
 	}{
 		{name: "transparency log refuses every time", sabotage: func(f *fixture) { f.fake.FailRekor(500, 1000) }, wantErr: "transparency log"},
 		{name: "transparency log down", sabotage: func(f *fixture) { f.fake.RekorDown() }, wantErr: "after 3 attempts"},

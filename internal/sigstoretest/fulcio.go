@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/cryptoutils/goodkey"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
@@ -73,7 +74,7 @@ func (in *Instance) handleSigningCert(w http.ResponseWriter, r *http.Request) {
 		fulcioError(w, http.StatusBadRequest, msgInvalidPublicKey, err)
 		return
 	}
-	if err := cryptoutils.ValidatePubKey(pub); err != nil {
+	if err := goodkey.ValidatePubKey(pub); err != nil {
 		fulcioError(w, http.StatusBadRequest, msgInsecurePublicKey, err)
 		return
 	}
@@ -151,7 +152,15 @@ func fulcioError(w http.ResponseWriter, status int, message string, cause error)
 	if cause != nil {
 		w.Header().Set(ReasonHeader, strings.ReplaceAll(cause.Error(), "\n", " "))
 	}
-	writeJSON(w, status, map[string]any{"code": code, "message": message, "details": []any{}})
+	writeJSON(w, status, grpcStatus{Code: code, Message: message, Details: []any{}})
+}
+
+// grpcStatus is grpc-gateway's JSON rendering of a gRPC status, in its
+// field order.
+type grpcStatus struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Details []any  `json:"details"`
 }
 
 // writeJSON writes v as a JSON response with the given status.

@@ -13,11 +13,15 @@ import (
 
 // Default claim values of tokens minted by (*Instance).Token.
 const (
-	DefaultRepository  = "octo-org/octo-repo"
-	DefaultRef         = "refs/heads/main"
-	DefaultSHA         = "0123456789abcdef0123456789abcdef01234567"
+	// DefaultRepository is the repository claim.
+	DefaultRepository = "octo-org/octo-repo"
+	// DefaultRef is the ref claim.
+	DefaultRef = "refs/heads/main"
+	// DefaultSHA is the sha, workflow_sha and job_workflow_sha claim.
+	DefaultSHA = "0123456789abcdef0123456789abcdef01234567"
+	// DefaultWorkflowRef is the workflow_ref and job_workflow_ref claim.
 	DefaultWorkflowRef = DefaultRepository + "/.github/workflows/release.yml@" + DefaultRef
-	// DefaultSubject is the default sub claim.
+	// DefaultSubject is the sub claim.
 	DefaultSubject = "repo:" + DefaultRepository + ":ref:" + DefaultRef
 )
 

@@ -21,8 +21,8 @@ import (
 // env is the stack's stack.env plus the test venv, read once.
 var env struct {
 	trustedRoot, signingConfig, signingConfigRekor2 string
-	issuer, tokenURL, requestToken                   string
-	stackBin, stackDir, venv                          string
+	issuer, tokenURL, requestToken                  string
+	stackBin, stackDir, venv                        string
 }
 
 var (

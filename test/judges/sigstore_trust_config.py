@@ -57,14 +57,30 @@ def build(trusted_root: dict[str, Any], signing_config: dict[str, Any] | None) -
 
 
 def check(raw: str, *, signing: bool) -> None:
-    """Parse the result with sigstore-python itself, as ``--trust-config`` will."""
+    """Parse the result with sigstore-python itself, as ``--trust-config`` will.
+
+    sigstore-python's models are strict (pydantic ``strict=True, extra="forbid"``):
+    the trusted root must have ``tlogs``, ``certificateAuthorities`` *and* ``ctlogs``
+    (even if empty), every CA ``subject`` needs both ``organization`` and
+    ``commonName``, and no unknown fields are allowed. A root that fails here would
+    fail the same way inside ``python -m sigstore --trust-config``; it is an error.
+    The signing config is not used for verification, so problems with it are only
+    reported as a warning.
+    """
     from sigstore.models import ClientTrustConfig
 
     cfg = ClientTrustConfig.from_json(raw)
     root = cfg.trusted_root
     root.get_fulcio_certs()  # raises if the root has no Fulcio CA
     if signing:
-        cfg.signing_config  # noqa: B018 - raises on an unusable signing config
+        try:
+            cfg.signing_config  # noqa: B018 - validates services, URLs, selectors
+        except Exception as e:  # noqa: BLE001
+            print(
+                f"sigstore_trust_config: warning: signing config unusable for signing "
+                f"(verification is unaffected): {type(e).__name__}: {e}",
+                file=sys.stderr,
+            )
 
 
 def write(

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // ensureKeyPair keeps a PKCS#8 private key at keyPath and its PKIX public key
@@ -96,4 +97,27 @@ func parseCertsPEM(data []byte) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("no certificates in PEM data")
 	}
 	return certs, nil
+}
+
+// readPrivateKeyDER returns the DER bytes of a PEM private key file.
+func readPrivateKeyDER(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading private key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	return block.Bytes, nil
+}
+
+// textprotoBytes escapes b as the body of a text-format protobuf bytes
+// literal.
+func textprotoBytes(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		fmt.Fprintf(&sb, `\x%02x`, c)
+	}
+	return sb.String()
 }

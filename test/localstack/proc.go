@@ -155,7 +155,7 @@ func waitFor(ctx context.Context, c *child, timeout time.Duration, check func() 
 func checkPortsFree() error {
 	var busy []string
 	for name, port := range ports {
-		l, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(port)))
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
 			busy = append(busy, fmt.Sprintf("%d (%s)", port, name))
 			continue

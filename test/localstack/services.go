@@ -110,8 +110,14 @@ func (s *Stack) createTree(ctx context.Context) (int64, error) {
 }
 
 // startCT starts the CT log front end for tree, accepting Fulcio's chain.
+// The signing key is embedded as DER (ct_server refuses unencrypted PEM
+// files), so the config file is private.
 func (s *Stack) startCT(ctx context.Context, run, ctKey string, tree int64) error {
 	chain, err := fetchFulcioChain()
+	if err != nil {
+		return err
+	}
+	keyDER, err := readPrivateKeyDER(ctKey)
 	if err != nil {
 		return err
 	}
@@ -124,14 +130,14 @@ func (s *Stack) startCT(ctx context.Context, run, ctKey string, tree int64) erro
   prefix: "test"
   roots_pem_file: %q
   private_key: {
-    [type.googleapis.com/keyspb.PEMKeyFile] { path: %q }
+    [type.googleapis.com/keyspb.PrivateKey] { der: "%s" }
   }
   ext_key_usages: [ "CodeSigning" ]
 }
-`, tree, roots, ctKey)
+`, tree, roots, textprotoBytes(keyDER))
 	cfgPath := filepath.Join(run, "ct_server.cfg")
-	if err := writeFile(cfgPath, []byte(cfg)); err != nil {
-		return err
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return fmt.Errorf("writing CT config: %w", err)
 	}
 	return s.startHTTP(ctx, "ct_server", s.bin("ct_server"), []string{
 		"--log_config", cfgPath, "--log_rpc_server", "127.0.0.1:8091", "--http_endpoint", "127.0.0.1:6962",

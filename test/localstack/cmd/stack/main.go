@@ -129,7 +129,10 @@ func status(_ context.Context, args []string) error {
 		}
 		fmt.Printf("%-20s pid %-8d %s\n", p.Name, p.PID, state)
 	}
-	if len(s.Processes) == 0 || len(running) != len(s.Processes) {
+	if len(s.Processes) == 0 {
+		return errors.New("stack in " + s.Dir + " is not running")
+	}
+	if len(running) != len(s.Processes) {
 		return fmt.Errorf("%d of %d processes running", len(running), len(s.Processes))
 	}
 	fmt.Printf("stack running since %s in %s\n", s.StartedAt.Format(time.RFC3339), s.Dir)
