@@ -25,12 +25,12 @@ ghenv=(GITHUB_ACTIONS=true GITHUB_SERVER_URL=https://github.com
 mkdir -p "$OUT/home"
 now() { date +%s.%N; }
 
-certs0=$("$STACK_TOOL" fulcio-certs --dir "$STACK_DIR")
+certs0=$("$STACK_TOOL" fulcio-certs)
 t0=$(now)
 env "${ghenv[@]}" "$CACHE/bin/attest-publish" sign --packages-dir "$OUT/ap" \
   --signing-config "$STACK_SIGNING_CONFIG" --trusted-root "$STACK_TRUSTED_ROOT" >"$OUT/ap.log" 2>&1
 t1=$(now)
-certs1=$("$STACK_TOOL" fulcio-certs --dir "$STACK_DIR")
+certs1=$("$STACK_TOOL" fulcio-certs)
 
 echo '{}' >"$OUT/predicate.json"
 t2=$(now)
@@ -42,7 +42,7 @@ for f in "$OUT"/cosign/*.whl "$OUT"/cosign/*.tar.gz; do
     --signing-config "$STACK_SIGNING_CONFIG" --trusted-root "$STACK_TRUSTED_ROOT" >>"$OUT/cosign.log" 2>&1
 done
 t3=$(now)
-certs2=$("$STACK_TOOL" fulcio-certs --dir "$STACK_DIR")
+certs2=$("$STACK_TOOL" fulcio-certs)
 
 python3 - "$t0" "$t1" "$t2" "$t3" "$certs0" "$certs1" "$certs2" "$N" <<'PY' | tee "$OUT/sign.txt"
 import sys

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
@@ -191,7 +190,7 @@ func writeAll(st *staging, signed []*signedOutput) error {
 				data, err = json.Marshal(a)
 			}
 		} else {
-			data, err = protojson.Marshal(s.bundle)
+			data, err = pep740.JSON.Marshal(s.bundle)
 		}
 		if err != nil {
 			return fmt.Errorf("encoding %s: %w", s.job.path, err)

@@ -16,6 +16,11 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
+// JSON is how bundles and transparency-log entries are written: protobuf
+// JSON, but with zero-valued scalars kept, because sigstore-python refuses an
+// entry whose logIndex 0 was left out.
+var JSON = protojson.MarshalOptions{EmitDefaultValues: true}
+
 // BundleMediaType is the bundle version ToBundle produces.
 const BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
@@ -80,7 +85,7 @@ func FromBundle(b *protobundle.Bundle) (*Attestation, error) {
 		Envelope:             Envelope{Statement: env.GetPayload(), Signature: env.GetSignatures()[0].GetSig()},
 	}
 	for _, e := range vm.GetTlogEntries() {
-		raw, err := protojson.Marshal(e)
+		raw, err := JSON.Marshal(e)
 		if err != nil {
 			return nil, fmt.Errorf("encoding transparency-log entry: %w", err)
 		}

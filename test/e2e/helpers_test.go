@@ -145,7 +145,7 @@ func python(t *testing.T, args ...string) (string, error) {
 // fulcioCerts is how many certificates the stack's Fulcio has issued.
 func fulcioCerts(t *testing.T) int {
 	t.Helper()
-	out, err := tool(t, filepath.Join(repoRoot, ".cache", "bin", "stack"), "fulcio-certs", "--dir", env.stackDir)
+	out, err := tool(t, filepath.Join(repoRoot, ".cache", "bin", "stack"), "fulcio-certs")
 	if err != nil {
 		t.Fatalf("stack fulcio-certs: %v\n%s", err, out)
 	}

@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"time"
 
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/rekor-tiles/v2/pkg/note"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // trustInputs are the keys and chains the trust files are built from.
@@ -164,6 +166,9 @@ func (s *Stack) writeTrust(in *trustInputs) error {
 	if err != nil {
 		return fmt.Errorf("encoding trusted root: %w", err)
 	}
+	if data, err = nameAuthorities(data); err != nil {
+		return err
+	}
 	s.TrustedRoot = filepath.Join(trust, "trusted_root.json")
 	if err := writeFile(s.TrustedRoot, data); err != nil {
 		return err
@@ -197,4 +202,33 @@ func (s *Stack) writeTrust(in *trustInputs) error {
 		}
 	}
 	return nil
+}
+
+// nameAuthorities gives every certificate authority in a trusted root a
+// subject commonName. The ephemeral CAs of Fulcio and the TSA have none, so
+// sigstore-go writes an empty one, which protobuf JSON drops; sigstore-python
+// requires the field (it is descriptive only: verification uses the
+// certificates). The name used is the CA's URI host, like "sigstore" for the
+// public-good root.
+func nameAuthorities(trustedRootJSON []byte) ([]byte, error) {
+	var tr prototrustroot.TrustedRoot
+	if err := protojson.Unmarshal(trustedRootJSON, &tr); err != nil {
+		return nil, fmt.Errorf("re-reading trusted root: %w", err)
+	}
+	for _, ca := range append(tr.GetCertificateAuthorities(), tr.GetTimestampAuthorities()...) {
+		if ca.GetSubject() == nil {
+			ca.Subject = &protocommon.DistinguishedName{}
+		}
+		if ca.Subject.CommonName == "" {
+			ca.Subject.CommonName = "local " + ca.GetUri()
+		}
+		if ca.Subject.Organization == "" {
+			ca.Subject.Organization = "attest-publish local stack"
+		}
+	}
+	out, err := protojson.Marshal(&tr)
+	if err != nil {
+		return nil, fmt.Errorf("encoding trusted root: %w", err)
+	}
+	return out, nil
 }
