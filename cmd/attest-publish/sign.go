@@ -27,7 +27,7 @@ func runSign(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	rekorVersion := fs.Uint("rekor-version", 0, "transparency log API: 1, 2, or 0 for v1 when offered (PyPI needs v1)")
 	overwrite := fs.Bool("overwrite", false, "replace existing output files")
 	serverURL := fs.String("server-url", getenv("GITHUB_SERVER_URL"), "GitHub server URL for provenance (default https://github.com)")
-	concurrency := fs.Int("concurrency", 8, "signatures in flight at once")
+	concurrency := fs.Int("concurrency", 32, "signatures in flight at once (they mostly wait on the log and TSA)")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each request to a Sigstore service")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: attest-publish sign [flags]

@@ -33,7 +33,7 @@ type Options struct {
 	Token *idtoken.Token
 	// ServerURL is GITHUB_SERVER_URL ("" means https://github.com).
 	ServerURL string
-	// Concurrency bounds signatures in flight (default 8).
+	// Concurrency bounds signatures in flight (default 32).
 	Concurrency int
 	// Signing tunes timeouts and retries (Services and Token are filled in).
 	Signing signing.Options
@@ -86,7 +86,7 @@ func Run(ctx context.Context, found []*dists.Dist, opts Options) (*Result, error
 		return nil, errors.New("no output directory for the release provenance")
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 8
+		opts.Concurrency = 32
 	}
 	if len(found) == 0 {
 		return nil, errors.New("no distributions to sign")
