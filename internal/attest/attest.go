@@ -140,23 +140,25 @@ func Run(ctx context.Context, found []*dists.Dist, opts Options) (*Result, error
 	if err := st.commit(); err != nil {
 		return nil, err
 	}
+	byDist := map[*dists.Dist]*DistResult{}
 	for _, d := range found {
-		dr := DistResult{Dist: d, Bundle: d.Path + BundleSuffix, LogIndex: -1}
-		if plan.pep740 {
-			dr.PublishAttestation = d.Path + PublishSuffix
-			if plan.build != nil {
-				dr.SLSAAttestation = d.Path + SLSASuffix
-			}
-		}
-		for _, s := range signed {
-			if s.job.kind == kindBundle && s.job.dist == d {
-				dr.LogIndex = logIndex(s.bundle)
-			}
-		}
-		res.Dists = append(res.Dists, dr)
+		byDist[d] = &DistResult{Dist: d, LogIndex: -1}
 	}
-	if plan.build != nil {
-		res.Provenance = filepath.Join(opts.OutputDir, ProvenanceFile)
+	for _, s := range signed {
+		dr := byDist[s.job.dist]
+		switch s.job.kind {
+		case kindBundle:
+			dr.Bundle, dr.LogIndex = s.job.path, logIndex(s.bundle)
+		case kindPublish:
+			dr.PublishAttestation = s.job.path
+		case kindSLSA:
+			dr.SLSAAttestation = s.job.path
+		case kindProvenance:
+			res.Provenance = s.job.path
+		}
+	}
+	for _, d := range found {
+		res.Dists = append(res.Dists, *byDist[d])
 	}
 	res.Identity = plan.identity
 	res.Elapsed = time.Since(start)

@@ -44,7 +44,6 @@ type plan struct {
 	jobs     []job
 	identity verification.Identity
 	build    *provenance.GitHubBuild // nil: no SLSA provenance (not GitHub)
-	pep740   bool
 }
 
 func (p *plan) paths() []string {
@@ -60,7 +59,7 @@ func makePlan(found []*dists.Dist, opts Options, res *Result) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{dists: found, identity: id, pep740: true}
+	p := &plan{dists: found, identity: id}
 	if opts.Token.Provider() == idtoken.GitHubActions {
 		if p.build, err = provenance.GitHubBuildFromClaims(opts.Token.Claims, opts.ServerURL); err != nil {
 			return nil, err
@@ -105,5 +104,4 @@ func (p *plan) dropPEP740() {
 		}
 	}
 	p.jobs = kept
-	p.pep740 = false
 }
