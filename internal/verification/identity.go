@@ -75,12 +75,15 @@ func ExpectedIdentity(tok *idtoken.Token, serverURL string) (Identity, error) {
 			},
 		}, nil
 	case idtoken.GitLabCI:
-		server := strings.TrimSuffix(iss, "/")
+		// ci_config_ref_uri is <instance host>/<project>//<config>@<ref>;
+		// Fulcio builds the repository URI from that host, not the issuer.
+		configURI := c.String("ci_config_ref_uri")
+		host, _, _ := strings.Cut(configURI, "/")
 		return Identity{
-			SAN:    "https://" + c.String("ci_config_ref_uri"),
+			SAN:    "https://" + configURI,
 			Issuer: iss,
 			Extensions: certificate.Extensions{
-				SourceRepositoryURI:    server + "/" + c.String("project_path"),
+				SourceRepositoryURI:    "https://" + host + "/" + c.String("project_path"),
 				SourceRepositoryDigest: c.String("sha"),
 			},
 		}, nil
