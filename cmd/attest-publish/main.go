@@ -21,9 +21,11 @@ attests them (PEP 740 and SLSA v1 provenance) and verifies its own output.
 
 Usage:
   attest-publish sign [flags]     sign, attest and self-verify the dists of a directory
+  attest-publish verify [flags] FILE_OR_DIGEST...
+                                  verify artifacts against bundles or PEP 740 attestations
   attest-publish version          print the version
 
-Run "attest-publish sign -h" for the flags of sign.
+Run "attest-publish sign -h" or "attest-publish verify -h" for their flags.
 `
 
 func main() {
@@ -44,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch args[0] {
 	case "sign":
 		err = runSign(ctx, args[1:], stdout, stderr, getenv)
+	case "verify":
+		err = runVerify(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "attest-publish %s\n", version)
 	case "help", "-h", "--help":

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/attest-publish/attest-publish/internal/verification"
+)
+
+// verifyFlags are the command line of verify, before they become a policy.
+type verifyFlags struct {
+	bundles, attestations           []string
+	trustedRoot, key, format        string
+	distributionName                string
+	identity, identityRegexp        string
+	issuer, issuerRegexp            string
+	sourceRepository, sourceRef     string
+	sourceDigest, signerWorkflow    string
+	buildTrigger                    string
+	denySelfHosted                  bool
+	predicateType, builderID        string
+	sourceURI, sourceBranch         string
+	sourceTag                       string
+	publisherKind, publisherRepo    string
+	publisherWorkflow, publisherEnv string
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+
+func (s *stringList) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}
+
+func (f *verifyFlags) register(fs *flag.FlagSet) {
+	fs.Var((*stringList)(&f.bundles), "bundle", "Sigstore bundle (v0.1–v0.3 JSON, or JSONL: any line that satisfies the policy counts); repeatable")
+	fs.Var((*stringList)(&f.attestations), "attestation", "PEP 740 attestation object, or PyPI Integrity API provenance object; repeatable")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (required for now)")
+	fs.StringVar(&f.key, "key", "", "PEM public key the bundle must be signed with (cosign generate-key-pair's cosign.pub works)")
+	fs.StringVar(&f.format, "format", "text", "output: text or json")
+	fs.StringVar(&f.distributionName, "distribution-name", "", "dist filename PEP 740 subjects must name when the artifact is given as a digest")
+	fs.StringVar(&f.identity, "certificate-identity", "", "exact certificate SAN to require")
+	fs.StringVar(&f.identityRegexp, "certificate-identity-regexp", "", "RE2 the whole SAN must match (anchored: ^(?:…)$)")
+	fs.StringVar(&f.issuer, "certificate-oidc-issuer", "", "exact OIDC issuer to require")
+	fs.StringVar(&f.issuerRegexp, "certificate-oidc-issuer-regexp", "", "RE2 the whole issuer must match (anchored: ^(?:…)$)")
+	fs.StringVar(&f.sourceRepository, "source-repository", "", "certificate Source Repository URI (owner/repo or URL)")
+	fs.StringVar(&f.sourceRef, "source-ref", "", "certificate Source Repository Ref (refs/heads/…, refs/tags/…)")
+	fs.StringVar(&f.sourceDigest, "source-digest", "", "certificate Source Repository Digest (commit)")
+	fs.StringVar(&f.signerWorkflow, "signer-workflow", "", "workflow that signed: [host/]owner/repo/path[@ref]")
+	fs.StringVar(&f.buildTrigger, "build-trigger", "", "certificate Build Trigger (event name, e.g. release)")
+	fs.BoolVar(&f.denySelfHosted, "deny-self-hosted-runners", false, "require certificate Runner Environment github-hosted")
+	fs.StringVar(&f.predicateType, "predicate-type", "", "in-toto predicate type to require")
+	fs.StringVar(&f.builderID, "builder-id", "", "SLSA builder id (without @ref: any ref)")
+	fs.StringVar(&f.sourceURI, "source-uri", "", "SLSA provenance source repository (github.com/owner/repo or URL)")
+	fs.StringVar(&f.sourceBranch, "source-branch", "", "SLSA provenance source branch")
+	fs.StringVar(&f.sourceTag, "source-tag", "", "SLSA provenance source tag")
+	fs.StringVar(&f.publisherKind, "publisher-kind", "", "PEP 740 trusted publisher: github or gitlab")
+	fs.StringVar(&f.publisherRepo, "publisher-repository", "", "publisher repository (owner/repo, GitLab namespace/project)")
+	fs.StringVar(&f.publisherWorkflow, "publisher-workflow", "", "publisher workflow: file name (GitHub) or CI file path (GitLab)")
+	fs.StringVar(&f.publisherEnv, "publisher-environment", "", "publisher deployment environment (not in certificates: refused for now)")
+}
+
+// policy turns the flags into a verification policy, refusing incomplete
+// or contradictory combinations.
+func (f *verifyFlags) policy() (verification.Policy, error) {
+	p := verification.Policy{
+		SAN:            f.identity,
+		SANRegexp:      f.identityRegexp,
+		Issuer:         f.issuer,
+		IssuerRegexp:   f.issuerRegexp,
+		SignerWorkflow: f.signerWorkflow,
+		PredicateType:  f.predicateType,
+		BuilderID:      f.builderID,
+		SourceURI:      f.sourceURI,
+		SourceBranch:   f.sourceBranch,
+		SourceTag:      f.sourceTag,
+	}
+	if f.sourceRepository != "" {
+		u, err := verification.NormalizeRepositoryURL(f.sourceRepository)
+		if err != nil {
+			return p, usageError{"--source-repository: " + err.Error()}
+		}
+		p.Extensions.SourceRepositoryURI = u
+	}
+	p.Extensions.SourceRepositoryRef = f.sourceRef
+	p.Extensions.SourceRepositoryDigest = f.sourceDigest
+	p.Extensions.BuildTrigger = f.buildTrigger
+	if f.denySelfHosted {
+		p.Extensions.RunnerEnvironment = "github-hosted"
+	}
+	if f.publisherKind != "" || f.publisherRepo != "" || f.publisherWorkflow != "" || f.publisherEnv != "" {
+		kind := verification.PublisherKind(strings.ToLower(f.publisherKind))
+		if kind == "" {
+			return p, usageError{"--publisher-repository, --publisher-workflow and --publisher-environment need --publisher-kind github|gitlab"}
+		}
+		if f.publisherRepo == "" || f.publisherWorkflow == "" {
+			return p, usageError{"--publisher-kind needs --publisher-repository and --publisher-workflow"}
+		}
+		p.Publisher = &verification.Publisher{Kind: kind, Repository: f.publisherRepo, Workflow: f.publisherWorkflow, Environment: f.publisherEnv}
+	}
+	if err := p.Validate(f.key != ""); err != nil {
+		return p, usageError{fmt.Sprintf("policy: %v", err)}
+	}
+	return p, nil
+}

@@ -1,0 +1,471 @@
+package verification
+
+import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// Trust is what signatures are verified against: a trusted root, and
+// optionally a public key that replaces the certificate identity.
+type Trust struct {
+	material root.TrustedMaterial
+	keyed    bool
+	hasTlogs bool
+	hasCT    bool
+}
+
+// LoadTrust reads a Sigstore trusted root JSON file and, when keyPath is not
+// empty, a PEM public key (PKIX "PUBLIC KEY", as cosign generate-key-pair
+// writes it) that bundles must be signed with.
+func LoadTrust(trustedRootPath, keyPath string) (*Trust, error) {
+	tr, err := root.NewTrustedRootFromPath(trustedRootPath)
+	if err != nil {
+		return nil, fmt.Errorf("loading trusted root %s: %w", trustedRootPath, err)
+	}
+	t := &Trust{material: tr, hasTlogs: len(tr.RekorLogs()) > 0, hasCT: len(tr.CTLogs()) > 0}
+	if keyPath == "" {
+		return t, nil
+	}
+	pemBytes, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading public key: %w", err)
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("parsing public key %s: %w", keyPath, err)
+	}
+	sv, err := signature.LoadDefaultVerifier(pub)
+	if err != nil {
+		return nil, fmt.Errorf("public key %s: %w", keyPath, err)
+	}
+	key := root.NewExpiringKey(sv, timeZero, timeZero)
+	t.material = root.TrustedMaterialCollection{tr, root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return key, nil
+	})}
+	t.keyed = true
+	return t, nil
+}
+
+// Keyed reports whether bundles must be signed with the given public key.
+func (t *Trust) Keyed() bool { return t.keyed }
+
+// Artifact is what a signature must be over: a file, or only its digest.
+type Artifact struct {
+	// Name is how the artifact was given (path or sha256:…).
+	Name string
+	// Path is the file, or "" when only the digest is known.
+	Path string
+	// SHA256 is the artifact's digest.
+	SHA256 []byte
+	// SHA512 is set when the file is at hand (npm subjects use sha512).
+	SHA512 []byte
+	// Filename is the dist filename PEP 740 subjects are checked against:
+	// the file's base name, or given explicitly for a digest.
+	Filename string
+}
+
+// ArtifactFromFile hashes a file.
+func ArtifactFromFile(path string) (Artifact, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Artifact{}, fmt.Errorf("opening artifact: %w", err)
+	}
+	defer f.Close()
+	h256, h512 := sha256.New(), sha512.New()
+	if _, err := io.Copy(io.MultiWriter(h256, h512), f); err != nil {
+		return Artifact{}, fmt.Errorf("hashing %s: %w", path, err)
+	}
+	return Artifact{Name: path, Path: path, SHA256: h256.Sum(nil), SHA512: h512.Sum(nil), Filename: filepath.Base(path)}, nil
+}
+
+// ParseDigest parses "sha256:<64 hex>".
+func ParseDigest(s string) ([]byte, error) {
+	hexPart, ok := strings.CutPrefix(s, "sha256:")
+	if !ok {
+		return nil, fmt.Errorf("digest %q: want sha256:<64 hex characters>", s)
+	}
+	if len(hexPart) != 64 {
+		return nil, fmt.Errorf("digest %q: want 64 hex characters after sha256:, got %d", s, len(hexPart))
+	}
+	d, err := hex.DecodeString(strings.ToLower(hexPart))
+	if err != nil {
+		return nil, fmt.Errorf("digest %q: %w", s, err)
+	}
+	return d, nil
+}
+
+// Result is the outcome of verifying one artifact.
+type Result struct {
+	// Artifact is the artifact as given.
+	Artifact string `json:"artifact"`
+	// Verified is the verdict.
+	Verified bool `json:"verified"`
+	// FailedCheck names the check that failed (one of the Check constants).
+	FailedCheck string `json:"failed_check,omitempty"`
+	// Error says why.
+	Error string `json:"error,omitempty"`
+	// Checks are the checks that passed, in order.
+	Checks []string `json:"checks"`
+	// Material names the bundle or attestation that satisfied the policy.
+	Material []string `json:"material,omitempty"`
+	// Signer is the certificate's SAN (or the key's hint).
+	Signer string `json:"signer,omitempty"`
+	// Issuer is the certificate's OIDC issuer.
+	Issuer string `json:"issuer,omitempty"`
+	// Extensions are the certificate's Fulcio extensions.
+	Extensions *certificate.Extensions `json:"extensions,omitempty"`
+	// LogIndex is the first transparency-log entry's index.
+	LogIndex *int64 `json:"log_index,omitempty"`
+	// PredicateType is the in-toto predicate type, for DSSE bundles.
+	PredicateType string `json:"predicate_type,omitempty"`
+}
+
+// CheckError is a failed check.
+type CheckError struct {
+	// Check is the name of the check that failed.
+	Check string
+	// Err is why.
+	Err error
+}
+
+func (e *CheckError) Error() string { return e.Check + ": " + e.Err.Error() }
+func (e *CheckError) Unwrap() error { return e.Err }
+
+func fail(check string, format string, args ...any) *CheckError {
+	return &CheckError{Check: check, Err: fmt.Errorf(format, args...)}
+}
+
+// Checker verifies artifacts against one trust and one policy. It is safe
+// for concurrent use and keeps its sigstore-go verifiers across artifacts.
+type Checker struct {
+	trust  *Trust
+	policy Policy
+
+	mu        sync.Mutex
+	verifiers map[verifierKey]*verify.Verifier
+}
+
+type verifierKey struct {
+	tlog       bool
+	timestamps int
+}
+
+// NewChecker validates the policy and returns a checker.
+func NewChecker(trust *Trust, policy Policy) (*Checker, error) {
+	if err := policy.Validate(trust.keyed); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return &Checker{trust: trust, policy: policy, verifiers: map[verifierKey]*verify.Verifier{}}, nil
+}
+
+// verifierFor returns a verifier asking for what this bundle carries, the
+// way gh and cosign do with a custom trusted root: an SCT whenever the root
+// has CT logs (keyless only), a verified log entry whenever the root has
+// logs (cosign's default; a bundle without one fails), every RFC 3161
+// timestamp the bundle carries, and at least one observer timestamp.
+func (c *Checker) verifierFor(b *bundle.Bundle) (*verify.Verifier, error) {
+	ts, err := b.Timestamps()
+	if err != nil {
+		return nil, err
+	}
+	k := verifierKey{tlog: c.trust.hasTlogs, timestamps: len(ts)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.verifiers[k]; ok {
+		return v, nil
+	}
+	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
+	if c.trust.hasCT && !c.trust.keyed {
+		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
+	}
+	if k.tlog {
+		opts = append(opts, verify.WithTransparencyLog(1))
+	}
+	if k.timestamps > 0 {
+		opts = append(opts, verify.WithSignedTimestamps(k.timestamps))
+	}
+	v, err := verify.NewVerifier(c.trust.material, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("building verifier: %w", err)
+	}
+	c.verifiers[k] = v
+	return v, nil
+}
+
+// Verify checks an artifact against every material set: each set must hold
+// at least one object that satisfies the whole policy. It never panics on
+// bad input.
+func (c *Checker) Verify(a Artifact, sets []*MaterialSet) (res Result) {
+	res = Result{Artifact: a.Name, Checks: []string{}}
+	defer func() {
+		if r := recover(); r != nil {
+			res.Verified = false
+			res.FailedCheck = CheckMaterial
+			res.Error = fmt.Sprintf("malformed input: %v", r)
+		}
+	}()
+	if len(sets) == 0 {
+		res.FailedCheck, res.Error = CheckMaterial, "no bundle or attestation given"
+		return res
+	}
+	for i, set := range sets {
+		var best *itemResult
+		for _, m := range set.Items {
+			ir := c.verifyItem(a, m)
+			if ir.err == nil {
+				best = ir
+				break
+			}
+			if best == nil || len(ir.checks) >= len(best.checks) {
+				best = ir
+			}
+		}
+		if best == nil {
+			res.FailedCheck, res.Error = CheckMaterial, set.Path+": holds nothing to verify"
+			return res
+		}
+		if i == 0 || best.err != nil {
+			best.fill(&res)
+		}
+		if best.err != nil {
+			var ce *CheckError
+			if errors.As(best.err, &ce) {
+				res.FailedCheck = ce.Check
+				res.Error = best.source + ": " + ce.Err.Error()
+			} else {
+				res.FailedCheck, res.Error = CheckMaterial, best.source+": "+best.err.Error()
+			}
+			return res
+		}
+		res.Material = append(res.Material, best.source)
+	}
+	res.Verified = true
+	return res
+}
+
+type itemResult struct {
+	source string
+	checks []string
+	err    error
+	sum    *certificate.Summary
+	keyID  string
+	logIdx *int64
+	ptype  string
+}
+
+func (ir *itemResult) fill(res *Result) {
+	res.Checks = append([]string{}, ir.checks...)
+	res.PredicateType = ir.ptype
+	res.LogIndex = ir.logIdx
+	if ir.sum != nil {
+		res.Signer = ir.sum.SubjectAlternativeName
+		res.Issuer = ir.sum.Issuer
+		ext := ir.sum.Extensions
+		res.Extensions = &ext
+	} else if ir.keyID != "" {
+		res.Signer = "key " + ir.keyID
+	}
+}
+
+func (ir *itemResult) pass(check string) { ir.checks = append(ir.checks, check) }
+
+func (c *Checker) verifyItem(a Artifact, m Material) *itemResult {
+	ir := &itemResult{source: m.Source}
+	if entries, err := m.Bundle.TlogEntries(); err == nil && len(entries) > 0 {
+		idx := entries[0].LogIndex()
+		ir.logIdx = &idx
+	}
+	ir.err = c.runChecks(a, m, ir)
+	return ir
+}
+
+func (c *Checker) runChecks(a Artifact, m Material, ir *itemResult) error {
+	ir.pass(CheckMaterial)
+	v, err := c.verifierFor(m.Bundle)
+	if err != nil {
+		return fail(CheckSignature, "%w", err)
+	}
+	sc, err := m.Bundle.SignatureContent()
+	if err != nil {
+		return fail(CheckMaterial, "%w", err)
+	}
+	isDSSE := sc.EnvelopeContent() != nil
+	var artOpt verify.ArtifactPolicyOption
+	switch {
+	case isDSSE:
+		// The subject is checked below, so that sha512-only subjects
+		// (npm) and PyPI's one-subject rule can be judged and named.
+		artOpt = verify.WithoutArtifactUnsafe()
+	case a.Path != "":
+		f, err := os.Open(a.Path)
+		if err != nil {
+			return fail(CheckMaterial, "opening artifact: %w", err)
+		}
+		defer f.Close()
+		artOpt = verify.WithArtifact(f)
+	default:
+		artOpt = verify.WithArtifactDigest("sha256", a.SHA256)
+	}
+	var popts []verify.PolicyOption
+	if c.trust.keyed {
+		popts = append(popts, verify.WithKey())
+	} else {
+		popts = append(popts, verify.WithoutIdentitiesUnsafe())
+	}
+	vr, err := v.Verify(m.Bundle, verify.NewPolicy(artOpt, popts...))
+	if err != nil {
+		return fail(CheckSignature, "%w", err)
+	}
+	ir.pass(CheckSignature)
+	if vr.Signature != nil {
+		ir.sum = vr.Signature.Certificate
+		if vr.Signature.PublicKeyID != nil {
+			ir.keyID = string(*vr.Signature.PublicKeyID)
+		}
+	}
+	if err := c.checkCertificate(ir); err != nil {
+		return err
+	}
+	st := vr.Statement
+	if st != nil {
+		ir.ptype = st.GetPredicateType()
+	}
+	if isDSSE {
+		if err := checkSubject(st, a, m.PEP740); err != nil {
+			return err
+		}
+		ir.pass(CheckSubject)
+	}
+	if c.policy.PredicateType != "" {
+		if st == nil {
+			return fail(CheckPredicateType, "bundle holds a message signature, not an in-toto statement")
+		}
+		if st.GetPredicateType() != c.policy.PredicateType {
+			return fail(CheckPredicateType, "predicate type %q, want %q", st.GetPredicateType(), c.policy.PredicateType)
+		}
+		ir.pass(CheckPredicateType)
+	}
+	return c.checkProvenance(st, ir, m)
+}
+
+// checkCertificate checks identity, issuer, extensions and the signer
+// workflow against the certificate summary.
+func (c *Checker) checkCertificate(ir *itemResult) error {
+	p := &c.policy
+	if ir.sum == nil {
+		if c.trust.keyed {
+			return nil
+		}
+		return fail(CheckIdentity, "bundle is not signed with a certificate")
+	}
+	if c.trust.keyed && !p.Keyless() {
+		return nil
+	}
+	sum := ir.sum
+	if err := matchValue("certificate identity", sum.SubjectAlternativeName, p.SAN, p.SANRegexp); err != nil {
+		return &CheckError{Check: CheckIdentity, Err: err}
+	}
+	ir.pass(CheckIdentity)
+	if err := matchValue("certificate OIDC issuer", sum.Issuer, p.Issuer, p.IssuerRegexp); err != nil {
+		return &CheckError{Check: CheckIssuer, Err: err}
+	}
+	ir.pass(CheckIssuer)
+	want, have := p.Extensions, sum.Extensions
+	for _, f := range []struct{ name, want, have string }{
+		{"source repository URI", want.SourceRepositoryURI, have.SourceRepositoryURI},
+		{"source repository ref", want.SourceRepositoryRef, have.SourceRepositoryRef},
+		{"source repository digest", want.SourceRepositoryDigest, have.SourceRepositoryDigest},
+		{"build trigger", want.BuildTrigger, have.BuildTrigger},
+		{"runner environment", want.RunnerEnvironment, have.RunnerEnvironment},
+	} {
+		if f.want != "" && f.want != f.have {
+			return fail(CheckExtensions, "%s %q, want %q", f.name, f.have, f.want)
+		}
+	}
+	ir.pass(CheckExtensions)
+	if p.SignerWorkflow != "" {
+		re, err := signerWorkflowPattern(p.SignerWorkflow)
+		if err != nil {
+			return &CheckError{Check: CheckSignerWorkflow, Err: err}
+		}
+		signer := have.BuildSignerURI
+		if signer == "" {
+			signer = sum.SubjectAlternativeName
+		}
+		if !re.MatchString(signer) {
+			return fail(CheckSignerWorkflow, "signed by %q, want workflow %s", signer, p.SignerWorkflow)
+		}
+		ir.pass(CheckSignerWorkflow)
+	}
+	return nil
+}
+
+func matchValue(what, have, exact, expr string) error {
+	if exact != "" && have != exact {
+		return fmt.Errorf("%s %q, want %q", what, have, exact)
+	}
+	if expr != "" {
+		re, err := Anchored(expr)
+		if err != nil {
+			return err
+		}
+		if !re.MatchString(have) {
+			return fmt.Errorf("%s %q does not match ^(?:%s)$", what, have, expr)
+		}
+	}
+	return nil
+}
+
+// checkSubject checks the artifact against the statement's subjects: for
+// PEP 740, exactly one subject whose name is the dist's filename (compared
+// after parsing) and whose sha256 matches; otherwise any subject with a
+// matching sha256 (or sha512 when the file is at hand).
+func checkSubject(st *intoto.Statement, a Artifact, pep740 bool) error {
+	if st == nil {
+		return fail(CheckSubject, "DSSE payload is not an in-toto statement")
+	}
+	want256 := hex.EncodeToString(a.SHA256)
+	if pep740 {
+		subs := st.GetSubject()
+		if len(subs) != 1 {
+			return fail(CheckSubject, "statement has %d subjects, PEP 740 wants exactly one", len(subs))
+		}
+		if a.Filename == "" {
+			return fail(CheckSubject, "the dist's filename is needed for a PEP 740 attestation: give the file, or its name with the digest")
+		}
+		if err := SameDistFilename(subs[0].GetName(), a.Filename); err != nil {
+			return &CheckError{Check: CheckSubject, Err: err}
+		}
+		if got := strings.ToLower(subs[0].GetDigest()["sha256"]); got != want256 {
+			return fail(CheckSubject, "subject sha256 %q does not match the dist's %s", got, want256)
+		}
+		return nil
+	}
+	want512 := ""
+	if a.SHA512 != nil {
+		want512 = hex.EncodeToString(a.SHA512)
+	}
+	for _, s := range st.GetSubject() {
+		d := s.GetDigest()
+		if strings.EqualFold(d["sha256"], want256) || (want512 != "" && strings.EqualFold(d["sha512"], want512)) {
+			return nil
+		}
+	}
+	return fail(CheckSubject, "no statement subject has the artifact's digest sha256:%s", want256)
+}
