@@ -1,0 +1,479 @@
+package pypi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/attest-publish/attest-publish/internal/idtoken"
+)
+
+// Client talks to one package index. The zero value is usable.
+type Client struct {
+	// HTTP sends requests (default: a client with a 30 s timeout for the
+	// trusted-publishing calls and none for uploads, which can be long).
+	HTTP *http.Client
+	// UserAgent is sent with every request (default "attest-publish").
+	UserAgent string
+	// Mask is called with every secret (a minted API token) as soon as it
+	// is known and before it is used, so a CI log can hide it; see
+	// GitHubMask. Nil does nothing.
+	Mask func(secret string)
+	// Warn receives non-fatal diagnostics (a reusable workflow). Nil drops
+	// them.
+	Warn func(msg string)
+}
+
+// DefaultClient is the Client used by the package-level functions.
+var DefaultClient = &Client{}
+
+// GitHubMask returns a Client.Mask that writes GitHub Actions' add-mask
+// workflow command to w (the job's stdout), so the runner hides the secret
+// in every later log line.
+func GitHubMask(w io.Writer) func(string) {
+	return func(secret string) {
+		if secret != "" {
+			fmt.Fprintf(w, "::add-mask::%s\n", secret)
+		}
+	}
+}
+
+// metaTimeout bounds the audience and mint requests, like the reference
+// implementation's 5 s, with room for slow CI networks.
+const metaTimeout = 30 * time.Second
+
+func (c *Client) httpClient(bounded bool) *http.Client {
+	if c != nil && c.HTTP != nil {
+		return c.HTTP
+	}
+	if bounded {
+		return &http.Client{Timeout: metaTimeout}
+	}
+	return &http.Client{}
+}
+
+func (c *Client) userAgent() string {
+	if c != nil && c.UserAgent != "" {
+		return c.UserAgent
+	}
+	return "attest-publish"
+}
+
+func (c *Client) warn(msg string) {
+	if c != nil && c.Warn != nil {
+		c.Warn(msg)
+	}
+}
+
+func (c *Client) mask(secret string) {
+	if c != nil && c.Mask != nil {
+		c.Mask(secret)
+	}
+}
+
+// indexBase returns scheme://netloc of an index or repository URL, where
+// the trusted-publishing endpoints live.
+func indexBase(indexURL string) (*url.URL, error) {
+	u, err := url.Parse(indexURL)
+	if err != nil {
+		return nil, fmt.Errorf("index URL %q: %w", indexURL, err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("index URL %q: want an http(s) URL such as https://upload.pypi.org/legacy/", indexURL)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// ErrTrustedPublishingUnsupported is wrapped by Audience's error when the
+// index has no trusted-publishing endpoint (404) or has it disabled (403).
+var ErrTrustedPublishingUnsupported = errors.New("trusted publishing unavailable")
+
+// Audience asks the index which audience its trusted-publishing exchange
+// wants in the OIDC token (GET <scheme://netloc>/_/oidc/audience).
+func Audience(ctx context.Context, indexURL string) (string, error) {
+	return DefaultClient.Audience(ctx, indexURL)
+}
+
+// Audience asks the index which audience its trusted-publishing exchange
+// wants in the OIDC token (GET <scheme://netloc>/_/oidc/audience).
+func (c *Client) Audience(ctx context.Context, indexURL string) (string, error) {
+	base, err := indexBase(indexURL)
+	if err != nil {
+		return "", err
+	}
+	endpoint := base.JoinPath("/_/oidc/audience").String()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return "", fmt.Errorf("audience request: %w", err)
+	}
+	req.Header.Set("User-Agent", c.userAgent())
+	resp, err := c.httpClient(true).Do(req)
+	if err != nil {
+		return "", fmt.Errorf("asking %s for its trusted-publishing audience: %w", base.Host, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusForbidden:
+		return "", fmt.Errorf("%w: trusted publishing disabled on %s (GET %s: 403%s)", ErrTrustedPublishingUnsupported, base.Host, endpoint, bodyMessage(body, ": "))
+	case http.StatusNotFound:
+		return "", fmt.Errorf("%w: this index does not support trusted publishing: %s (GET %s: 404). Use an API token (password) instead, or point --repository-url at PyPI or TestPyPI", ErrTrustedPublishingUnsupported, indexURL, endpoint)
+	default:
+		return "", fmt.Errorf("asking %s for its trusted-publishing audience: unexpected %s%s", base.Host, resp.Status, bodyMessage(body, ": "))
+	}
+	var out struct {
+		Audience string `json:"audience"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.Audience == "" {
+		return "", fmt.Errorf("asking %s for its trusted-publishing audience: the response has no audience (GET %s)", base.Host, endpoint)
+	}
+	return out.Audience, nil
+}
+
+// bodyMessage extracts a short human message from an error response body:
+// a JSON "message" field, else the trimmed text (HTML is dropped).
+func bodyMessage(body []byte, prefix string) string {
+	var j struct {
+		Message string `json:"message"`
+	}
+	msg := ""
+	if json.Unmarshal(body, &j) == nil && j.Message != "" {
+		msg = j.Message
+	} else if t := strings.TrimSpace(string(body)); t != "" && !strings.HasPrefix(t, "<") && !strings.HasPrefix(t, "{") {
+		msg = t
+	}
+	if len(msg) > 500 {
+		msg = msg[:500] + "…"
+	}
+	if msg == "" {
+		return ""
+	}
+	return prefix + msg
+}
+
+// APIToken is a short-lived upload token minted by the index. Its String
+// method never shows the secret.
+type APIToken struct {
+	// Value is the secret ("pypi-…"). Never log it.
+	Value string
+	// Expires is when the index says the token expires (zero if it did not
+	// say).
+	Expires time.Time
+	// MintedAt is when this client received the token, on its own clock.
+	MintedAt time.Time
+}
+
+// String describes the token without revealing it.
+func (t *APIToken) String() string {
+	if t == nil {
+		return "<no token>"
+	}
+	return fmt.Sprintf("<API token minted %s, expires %s>", t.MintedAt.UTC().Format(time.RFC3339), t.Expires.UTC().Format(time.RFC3339))
+}
+
+// TokenLifetime is how long PyPI's minted tokens are valid.
+const TokenLifetime = 15 * time.Minute
+
+// ErrPullRequestTarget is returned by Mint, before anything is sent, for a
+// token of a workflow triggered by pull_request_target.
+var ErrPullRequestTarget = errors.New(`refusing to publish from a workflow triggered by "pull_request_target": PyPI rejects it ("Publishing from a workflow invoked via 'pull_request_target' is not supported"), because that trigger runs with the base repository's secrets on behalf of a pull request. Publish from a tag push, a published release or workflow_dispatch instead`)
+
+// Mint exchanges an OIDC token for a short-lived API token
+// (POST <scheme://netloc>/_/oidc/mint-token). projects, when given, name
+// the project(s) being published, for the "create a trusted publisher"
+// link in diagnostics. A refusal is a *MintError.
+func Mint(ctx context.Context, indexURL string, oidc *idtoken.Token, projects ...string) (*APIToken, error) {
+	return DefaultClient.Mint(ctx, indexURL, oidc, projects...)
+}
+
+// Mint exchanges an OIDC token for a short-lived API token
+// (POST <scheme://netloc>/_/oidc/mint-token). projects, when given, name
+// the project(s) being published, for the "create a trusted publisher"
+// link in diagnostics. A refusal is a *MintError. The token is passed to
+// c.Mask before Mint returns.
+func (c *Client) Mint(ctx context.Context, indexURL string, oidc *idtoken.Token, projects ...string) (*APIToken, error) {
+	if oidc == nil || oidc.Raw == "" {
+		return nil, errors.New("minting an API token: no OIDC token")
+	}
+	if oidc.Claims.String("event_name") == "pull_request_target" {
+		return nil, ErrPullRequestTarget
+	}
+	if w := ReusableWorkflowWarning(oidc.Claims); w != "" {
+		c.warn(w)
+	}
+	base, err := indexBase(indexURL)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := base.JoinPath("/_/oidc/mint-token").String()
+	payload, err := json.Marshal(map[string]string{"token": oidc.Raw})
+	if err != nil {
+		return nil, fmt.Errorf("minting an API token: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(payload))
+	if err != nil {
+		return nil, fmt.Errorf("minting an API token: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", c.userAgent())
+	resp, err := c.httpClient(true).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("minting an API token at %s: %w", base.Host, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("minting an API token at %s: reading the response: %w", base.Host, err)
+	}
+	var out struct {
+		Success *bool    `json:"success"`
+		Token   string   `json:"token"`
+		Expires *float64 `json:"expires"`
+		Message string   `json:"message"`
+		Errors  []struct {
+			Code        string `json:"code"`
+			Description string `json:"description"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("minting an API token at %s: the index produced an unexpected %s response (not JSON); check https://status.python.org/ if this is PyPI", base.Host, resp.Status)
+	}
+	if resp.StatusCode != http.StatusOK {
+		me := &MintError{
+			Status:   resp.StatusCode,
+			Message:  out.Message,
+			IndexURL: indexURL,
+			Claims:   oidc.Claims,
+			Projects: projects,
+			now:      time.Now(),
+		}
+		for _, e := range out.Errors {
+			me.Errors = append(me.Errors, MintErrorDetail{Code: e.Code, Description: e.Description})
+		}
+		return nil, me
+	}
+	if out.Token == "" {
+		return nil, fmt.Errorf("minting an API token at %s: token response error: the index answered %s without a token", base.Host, resp.Status)
+	}
+	tok := &APIToken{Value: out.Token, MintedAt: time.Now()}
+	c.mask(tok.Value)
+	if out.Expires != nil {
+		tok.Expires = time.Unix(int64(*out.Expires), 0)
+	} else {
+		tok.Expires = tok.MintedAt.Add(TokenLifetime)
+	}
+	return tok, nil
+}
+
+// MintErrorDetail is one reason the index gave for refusing to mint.
+type MintErrorDetail struct {
+	// Code is warehouse's error code (invalid-publisher, invalid-token, …).
+	Code string
+	// Description is the index's explanation.
+	Description string
+}
+
+// MintError is the index's refusal to mint a token (HTTP 422 on PyPI). Its
+// Error method renders the whole diagnosis: each code and description with
+// a hint, the token's claims PyPI matches next to what each must equal on
+// the publisher form, the link that creates a matching publisher, and the
+// reusable-workflow warning.
+type MintError struct {
+	// Status is the HTTP status code.
+	Status int
+	// Message is the index's summary ("Token request failed").
+	Message string
+	// Errors are the reasons, in the index's order.
+	Errors []MintErrorDetail
+	// IndexURL is the index or repository URL the exchange was made with.
+	IndexURL string
+	// Claims are the OIDC token's claims (decoded, not verified).
+	Claims idtoken.Claims
+	// Projects name what is being published, for the publisher link.
+	Projects []string
+	now      time.Time
+}
+
+// HasCode reports whether the index gave code among its reasons.
+func (e *MintError) HasCode(code string) bool {
+	for _, d := range e.Errors {
+		if d.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+var codeHints = map[string]string{
+	"invalid-payload":           "the index could not read the request or the OIDC token, or does not trust its issuer (for example self-managed GitLab that PyPI has not onboarded)",
+	"not-enabled":               "trusted publishing for this CI provider is turned off on the index; use an API token instead until it is back",
+	"invalid-token":             "the OIDC token failed verification (signature, audience or expiry); request it right before publishing, in the same job",
+	"invalid-pending-publisher": "a pending publisher only creates a new project; this project already exists, so add a trusted publisher on the project's own publishing settings",
+	"invalid-publisher":         "no trusted publisher on the index matches this token; compare each claim below with the publisher's settings",
+	"invalid-reuse-token":       "each OIDC token can be exchanged once; request a fresh token for every exchange instead of reusing one between steps or jobs",
+}
+
+// Error renders the diagnosis.
+func (e *MintError) Error() string {
+	var b strings.Builder
+	host := e.IndexURL
+	if base, err := indexBase(e.IndexURL); err == nil {
+		host = base.Host
+	}
+	fmt.Fprintf(&b, "minting an API token at %s failed (HTTP %d", host, e.Status)
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	b.WriteString("); the server refused the request for the following reasons:\n")
+	if len(e.Errors) == 0 {
+		b.WriteString("  * (no reasons given)\n")
+	}
+	for _, d := range e.Errors {
+		fmt.Fprintf(&b, "  * %s: %s\n", d.Code, d.Description)
+		if h := codeHints[d.Code]; h != "" {
+			fmt.Fprintf(&b, "      → %s\n", h)
+		}
+		if d.Code == "invalid-token" {
+			if h := (&idtoken.Token{Claims: e.Claims}).ExpiryHint(e.now); h != "" {
+				fmt.Fprintf(&b, "      → %s\n", h)
+			}
+		}
+	}
+	b.WriteString(ClaimsTable(e.Claims))
+	if link := PublisherLink(e.IndexURL, e.Claims, e.Projects); link != "" {
+		fmt.Fprintf(&b, "To create a trusted publisher with these values, open:\n  %s\n", link)
+	}
+	if w := ReusableWorkflowWarning(e.Claims); w != "" {
+		fmt.Fprintf(&b, "Warning: %s\n", w)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// claimRow is one line of the claims table.
+type claimRow struct {
+	claim, value, form string
+}
+
+// ClaimsTable renders the OIDC token claims the index matches against its
+// trusted publishers, and what each must equal on the publisher form.
+// Claims are shown for debugging; they were decoded without verification.
+func ClaimsTable(c idtoken.Claims) string {
+	get := func(name string) string {
+		if v := c.String(name); v != "" {
+			return v
+		}
+		return "MISSING"
+	}
+	var rows []claimRow
+	if (&idtoken.Token{Claims: c}).Provider() == idtoken.GitLabCI {
+		rows = []claimRow{
+			{"project_path", get("project_path"), `Namespace / Project name: "` + c.String("project_path") + `"`},
+			{"ci_config_ref_uri", get("ci_config_ref_uri"), `Top-level pipeline file path: "` + gitlabPipelineFile(c.String("ci_config_ref_uri")) + `"`},
+			{"environment", get("environment"), environmentForm(c.String("environment"))},
+			{"namespace_id / project_id", get("namespace_id") + " / " + get("project_id"), "not on the form"},
+		}
+	} else {
+		owner, repo, _ := strings.Cut(c.String("repository"), "/")
+		rows = []claimRow{
+			{"repository", get("repository"), fmt.Sprintf(`Owner "%s" + Repository name "%s" (case-insensitive)`, owner, repo)},
+			{"repository_owner", get("repository_owner"), fmt.Sprintf(`Owner: "%s" (exact)`, c.String("repository_owner"))},
+			{"repository_owner_id", get("repository_owner_id"), "not on the form: PyPI records the owner's id when the publisher is added; a re-created account has a new id, so re-add the publisher"},
+			{"job_workflow_ref", get("job_workflow_ref"), fmt.Sprintf(`Workflow name: "%s"`, WorkflowFile(c.String("job_workflow_ref")))},
+			{"environment", get("environment"), environmentForm(c.String("environment"))},
+			{"event_name", get("event_name"), `not on the form; "pull_request_target" is always refused`},
+			{"ref", get("ref"), "not on the form; must be present"},
+			{"sub", get("sub"), `not on the form; must keep GitHub's default format ("repo:<owner>/<repo>:…"), a customized subject template fails (warehouse#19405)`},
+		}
+	}
+	var b strings.Builder
+	b.WriteString("Claims of the OIDC token the index matches (decoded without verification, for debugging only):\n")
+	w1, w2 := len("claim"), len("token value")
+	for _, r := range rows {
+		w1 = max(w1, len(r.claim))
+		w2 = max(w2, len(r.value))
+	}
+	fmt.Fprintf(&b, "  %-*s  %-*s  %s\n", w1, "claim", w2, "token value", "must equal on the index's publisher form")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "  %-*s  %-*s  %s\n", w1, r.claim, w2, r.value, r.form)
+	}
+	return b.String()
+}
+
+func environmentForm(env string) string {
+	if env == "" {
+		return "Environment name: empty (this job has no environment, so a publisher restricted to one refuses it)"
+	}
+	return fmt.Sprintf(`Environment name: "%s" (case-insensitive), or empty to allow any`, env)
+}
+
+func gitlabPipelineFile(ciConfigRefURI string) string {
+	s, _, _ := strings.Cut(ciConfigRefURI, "@")
+	if _, after, ok := strings.Cut(s, "//"); ok {
+		s = after
+	}
+	if i := strings.Index(s, "/"); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+// WorkflowFile returns the workflow filename of a job_workflow_ref or
+// workflow_ref claim ("owner/repo/.github/workflows/release.yml@refs/…" →
+// "release.yml"), or "" when it has none.
+func WorkflowFile(ref string) string {
+	path, _, _ := strings.Cut(ref, "@")
+	const marker = "/.github/workflows/"
+	i := strings.Index(path, marker)
+	if i < 0 {
+		return ""
+	}
+	return path[i+len(marker):]
+}
+
+// ReusableWorkflowWarning returns a warning when the token comes from a
+// reusable workflow (workflow_ref differs from job_workflow_ref), which
+// PyPI does not support, or "" otherwise.
+func ReusableWorkflowWarning(c idtoken.Claims) string {
+	wr, jwr := c.String("workflow_ref"), c.String("job_workflow_ref")
+	if wr == "" || jwr == "" || wr == jwr {
+		return ""
+	}
+	return fmt.Sprintf("potential workflow misconfiguration: this job runs in a reusable workflow (job_workflow_ref %q) called by %q. PyPI matches trusted publishers against the reusable workflow's file, and reusable workflows are not supported (they may break, and attestations made there fail verification). See https://docs.pypi.org/trusted-publishers/troubleshooting/#reusable-workflows-on-github", jwr, wr)
+}
+
+// PublisherLink returns the pypi.org or test.pypi.org page that creates a
+// GitHub trusted publisher matching the token's claims, for the first of
+// projects, or "" for other indexes or when the claims lack what it needs.
+func PublisherLink(indexURL string, c idtoken.Claims, projects []string) string {
+	base, err := indexBase(indexURL)
+	if err != nil || len(projects) == 0 || projects[0] == "" {
+		return ""
+	}
+	host := strings.ToLower(base.Hostname())
+	var site string
+	switch {
+	case host == "test.pypi.org" || strings.HasSuffix(host, ".test.pypi.org"):
+		site = "https://test.pypi.org"
+	case host == "pypi.org" || strings.HasSuffix(host, ".pypi.org"):
+		site = "https://pypi.org"
+	default:
+		return ""
+	}
+	owner, repo, ok := strings.Cut(c.String("repository"), "/")
+	// PyPI matches the workflow of job_workflow_ref, so the link uses it.
+	workflow := WorkflowFile(c.String("job_workflow_ref"))
+	if !ok || owner == "" || repo == "" || workflow == "" {
+		return ""
+	}
+	// The documented parameter order, which url.Values would sort away.
+	query := "provider=github&owner=" + url.QueryEscape(owner) + "&repository=" + url.QueryEscape(repo) + "&workflow_filename=" + url.QueryEscape(workflow)
+	return fmt.Sprintf("%s/manage/project/%s/settings/publishing/?%s", site, url.PathEscape(projects[0]), query)
+}
