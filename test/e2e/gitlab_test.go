@@ -3,35 +3,10 @@
 package e2e
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
 )
-
-// gitlabToken mints a GitLab-CI-shaped token (audience sigstore) from the
-// local issuer, as GitLab's id_tokens would put it in SIGSTORE_ID_TOKEN.
-func gitlabToken(t *testing.T) string {
-	t.Helper()
-	req, err := http.NewRequest("GET", env.tokenURL+"&audience=sigstore&kind=gitlab", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+env.requestToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var v struct{ Value string }
-	if err := json.Unmarshal(body, &v); err != nil || v.Value == "" {
-		t.Fatalf("token endpoint: %s", body)
-	}
-	return v.Value
-}
 
 // TestGitLabCI signs in a GitLab CI job's environment: the identity is the
 // CI config ref URI, there is no SLSA provenance (GitHub-only for now), and
@@ -40,7 +15,7 @@ func TestGitLabCI(t *testing.T) {
 	dir := copyDists(t)
 	e := map[string]string{
 		"PATH": os.Getenv("PATH"), "HOME": os.TempDir(), "CI": "true", "GITLAB_CI": "true",
-		"SIGSTORE_ID_TOKEN": gitlabToken(t),
+		"SIGSTORE_ID_TOKEN": mintToken(t, "&audience=sigstore&kind=gitlab"),
 	}
 	res := sign(t, e, append(trustArgs(env.signingConfig), "--packages-dir", dir)...)
 	if res.code != 0 {

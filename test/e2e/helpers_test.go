@@ -156,11 +156,11 @@ func fulcioCerts(t *testing.T) int {
 	return n
 }
 
-// claims mints a token from the local issuer, as the runner would, and
-// returns its claims (to know what the certificate must say).
-func claims(t *testing.T) idtoken.Claims {
+// mintToken asks the local issuer's token endpoint for a token, as a
+// runner would (query is appended: audience and claim overrides).
+func mintToken(t *testing.T, query string) string {
 	t.Helper()
-	req, err := http.NewRequest("GET", env.tokenURL+"&audience=sigstore", nil)
+	req, err := http.NewRequest("GET", env.tokenURL+query, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +172,17 @@ func claims(t *testing.T) idtoken.Claims {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	var v struct{ Value string }
-	if err := json.Unmarshal(body, &v); err != nil {
+	if err := json.Unmarshal(body, &v); err != nil || v.Value == "" {
 		t.Fatalf("token endpoint: %s", body)
 	}
-	tok, err := idtoken.Parse(v.Value)
+	return v.Value
+}
+
+// claims returns the claims of a runner's sigstore token (to know what the
+// certificate must say).
+func claims(t *testing.T) idtoken.Claims {
+	t.Helper()
+	tok, err := idtoken.Parse(mintToken(t, "&audience=sigstore"))
 	if err != nil {
 		t.Fatal(err)
 	}
