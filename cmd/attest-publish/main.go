@@ -23,9 +23,10 @@ Usage:
   attest-publish sign [flags]     sign, attest and self-verify the dists of a directory
   attest-publish verify [flags] FILE_OR_DIGEST...
                                   verify artifacts against bundles or PEP 740 attestations
+  attest-publish publish [flags]  verify and upload the dists of a directory to a package index
   attest-publish version          print the version
 
-Run "attest-publish sign -h" or "attest-publish verify -h" for their flags.
+Run "attest-publish <command> -h" for a command's flags.
 `
 
 func main() {
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runSign(ctx, args[1:], stdout, stderr, getenv)
 	case "verify":
 		err = runVerify(ctx, args[1:], stdout, stderr)
+	case "publish":
+		err = runPublish(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "attest-publish %s\n", version)
 	case "help", "-h", "--help":

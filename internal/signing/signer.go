@@ -11,6 +11,9 @@ import (
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	rekorwrite "github.com/sigstore/rekor-tiles/v2/pkg/client/write"
+	rekorclient "github.com/sigstore/rekor/pkg/client"
+	rekorgen "github.com/sigstore/rekor/pkg/generated/client"
 	"github.com/sigstore/rekor/pkg/generated/client/entries"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 
@@ -87,8 +90,23 @@ func New(opts Options) (*Signer, error) {
 		s.tsas = append(s.tsas, timestamper{url: u, tsa: sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: u, Timeout: opts.Timeout})})
 	}
 	for _, r := range opts.Services.Rekors {
-		s.tlogs = append(s.tlogs, transparencyLog{url: r.URL, version: r.Version,
-			log: sign.NewRekor(&sign.RekorOptions{BaseURL: r.URL, Timeout: opts.Timeout, Version: r.Version})})
+		ro := &sign.RekorOptions{BaseURL: r.URL, Timeout: opts.Timeout, Version: r.Version}
+		// sign.Rekor creates its client lazily, which races when signatures
+		// run concurrently: create it here, once.
+		var err error
+		switch r.Version {
+		case 1:
+			var c *rekorgen.Rekor
+			if c, err = rekorclient.GetRekorClient(r.URL, rekorclient.WithRetryCount(0)); err == nil {
+				ro.Client = c.Entries
+			}
+		case 2:
+			ro.ClientV2, err = rekorwrite.NewWriter(r.URL)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("transparency log %s: %w", r.URL, err)
+		}
+		s.tlogs = append(s.tlogs, transparencyLog{url: r.URL, version: r.Version, log: sign.NewRekor(ro)})
 	}
 	return s, nil
 }

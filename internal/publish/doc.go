@@ -1,0 +1,7 @@
+// Package publish uploads a release's distributions to a Python package
+// index, the way pypa/gh-action-pypi-publish does, but verifying every
+// Sigstore bundle and PEP 740 attestation before the first byte leaves and
+// re-hashing each file right before its upload. Whatever happens, Run
+// returns a report saying, for every dist, whether it is now live on the
+// index, so that a rerun with SkipExisting can finish an interrupted run.
+package publish

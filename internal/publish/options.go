@@ -1,0 +1,109 @@
+package publish
+
+import (
+	"context"
+	"io"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/attest-publish/attest-publish/internal/idtoken"
+	"github.com/attest-publish/attest-publish/internal/pypi"
+	"github.com/attest-publish/attest-publish/internal/verification"
+)
+
+// DefaultRepositoryURL is PyPI's legacy upload API.
+const DefaultRepositoryURL = "https://upload.pypi.org/legacy/"
+
+// Attestations says whether PEP 740 attestations are sent.
+type Attestations int
+
+const (
+	// AttestationsDefault sends them with trusted publishing and drops them,
+	// with a warning, with a password.
+	AttestationsDefault Attestations = iota
+	// AttestationsOn sends them (explicitly requested).
+	AttestationsOn
+	// AttestationsOff never sends them.
+	AttestationsOff
+)
+
+// Options configure one publish run. The names follow
+// pypa/gh-action-pypi-publish's inputs.
+type Options struct {
+	// RepositoryURL is the legacy upload API (default DefaultRepositoryURL).
+	RepositoryURL string
+	// PackagesDir holds the dists and, next to them, their signing outputs.
+	PackagesDir string
+	// User is the upload username (default "__token__").
+	User string
+	// Password is an API token or password; empty means trusted publishing.
+	Password string
+	// SkipExisting counts files the index already has as done.
+	SkipExisting bool
+	// VerifyMetadata checks each dist's core metadata before anything else.
+	VerifyMetadata bool
+	// PrintHash prints each dist's SHA-256 and BLAKE2b-256.
+	PrintHash bool
+	// Verbose prints hashes and progress details.
+	Verbose bool
+	// Attestations says whether PEP 740 attestations are uploaded.
+	Attestations Attestations
+
+	// TrustedRoot verifies bundles and attestations; required when
+	// attestations are sent. Without it, bundles are not verified.
+	TrustedRoot root.TrustedMaterial
+	// Identity is the signer every bundle and attestation must come from;
+	// nil means the identity Fulcio certifies for OIDC(ctx, "sigstore")
+	// (verification.ExpectedIdentity).
+	Identity *verification.Identity
+	// ServerURL is GITHUB_SERVER_URL for the default identity.
+	ServerURL string
+	// OIDC returns an OIDC token for an audience: the index's, for trusted
+	// publishing, and "sigstore", for the default identity.
+	OIDC func(ctx context.Context, audience string) (*idtoken.Token, error)
+	// GitHubActions makes minted tokens be masked with ::add-mask:: on Out.
+	GitHubActions bool
+
+	// Client talks to the index (default: a fresh pypi.Client). Its Mask
+	// and Warn are filled in when nil.
+	Client *pypi.Client
+	// Retry retries transient upload failures.
+	Retry pypi.RetryPolicy
+	// Out receives workflow commands (::add-mask::) and hashes.
+	Out io.Writer
+	// Log receives progress lines and warnings.
+	Log io.Writer
+}
+
+func (o *Options) setDefaults() {
+	if o.RepositoryURL == "" {
+		o.RepositoryURL = DefaultRepositoryURL
+	}
+	if o.PackagesDir == "" {
+		o.PackagesDir = "dist"
+	}
+	if o.User == "" {
+		o.User = "__token__"
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	c := pypi.Client{}
+	if o.Client != nil {
+		c = *o.Client
+	}
+	if c.Mask == nil && o.GitHubActions {
+		c.Mask = pypi.GitHubMask(o.Out)
+	}
+	if c.Warn == nil {
+		log := o.Log
+		c.Warn = func(msg string) { writeWarning(log, msg) }
+	}
+	o.Client = &c
+}
+
+// trustedPublishing reports whether the run mints its token.
+func (o *Options) trustedPublishing() bool { return o.Password == "" && o.User == "__token__" }

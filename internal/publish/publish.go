@@ -1,0 +1,237 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/attest-publish/attest-publish/internal/dists"
+	"github.com/attest-publish/attest-publish/internal/pypi"
+	"github.com/attest-publish/attest-publish/internal/verification"
+)
+
+// ErrNotLive is wrapped by Run's error when some dist did not end up live
+// on the index.
+var ErrNotLive = errors.New("not every distribution is live on the index")
+
+// Run publishes the dists of o.PackagesDir. Nothing is uploaded unless
+// every metadata check passes and every bundle and attestation verifies;
+// each file is hashed again right before its upload and is never sent if it
+// changed. The report (nil only when no dist was found) lists every dist's
+// outcome, also when Run fails halfway; the error is nil only when every
+// dist is live.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o.setDefaults()
+	found, err := dists.Find(o.PackagesDir)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{RepositoryURL: o.RepositoryURL}
+	items := make([]*item, len(found))
+	for i, d := range found {
+		items[i] = &item{dist: d}
+		rep.Entries = append(rep.Entries, &Entry{Dist: d})
+	}
+	if err := prepare(ctx, &o, items); err != nil {
+		rep.notUploaded("nothing was uploaded: the run stopped before the first upload")
+		return rep, err
+	}
+	err = upload(ctx, &o, items, rep)
+	if err == nil && !rep.Live() {
+		err = ErrNotLive
+	}
+	return rep, err
+}
+
+// prepare does everything that must pass before the first upload.
+func prepare(ctx context.Context, o *Options, items []*item) error {
+	warn := func(msg string) { writeWarning(o.Log, msg) }
+	if o.Password == "" && o.User != "__token__" {
+		return fmt.Errorf("user %q needs a password (trusted publishing uses the user __token__ and no password)", o.User)
+	}
+	if err := checkMetadata(items, o.VerifyMetadata, warn); err != nil {
+		return err
+	}
+	send := attestationsWanted(o, warn)
+	if send && o.TrustedRoot == nil {
+		return errors.New("attestations are verified before they are sent: give the Sigstore trusted root (--trusted-root), or publish with --attestations=false")
+	}
+	if err := pair(items, send); err != nil {
+		return err
+	}
+	if o.PrintHash || o.Verbose {
+		for _, it := range items {
+			d := it.dist
+			fmt.Fprintf(o.Out, "%s\n  sha256:      %s\n  blake2b-256: %x\n", d.Filename, d.SHA256Hex(), d.Blake2b256)
+		}
+	}
+	if o.TrustedRoot == nil {
+		if hasBundles(items) {
+			warn("Sigstore bundles were not verified: no trusted root given (--trusted-root)")
+		}
+		return nil
+	}
+	if !send && !hasBundles(items) {
+		return nil
+	}
+	if o.Identity == nil {
+		if o.OIDC == nil {
+			return errors.New("cannot tell which signer to require: give --certificate-identity and --certificate-oidc-issuer, or run in CI with an identity token")
+		}
+		tok, err := o.OIDC(ctx, "sigstore")
+		if err != nil {
+			return fmt.Errorf("finding the signer to require: %w (or give --certificate-identity and --certificate-oidc-issuer)", err)
+		}
+		id, err := verification.ExpectedIdentity(tok, o.ServerURL)
+		if err != nil {
+			return fmt.Errorf("finding the signer to require: %w", err)
+		}
+		o.Identity = &id
+	}
+	if err := verifyAll(ctx, o, items); err != nil {
+		return err
+	}
+	n := 0
+	for _, it := range items {
+		n += len(it.attestations)
+		if it.bundle != "" {
+			n++
+		}
+	}
+	fmt.Fprintf(o.Log, "Verified %d bundle(s) and attestation(s) of %d dist(s); signer %s\n", n, len(items), o.Identity)
+	return nil
+}
+
+func hasBundles(items []*item) bool {
+	for _, it := range items {
+		if it.bundle != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// attestationsWanted decides whether attestations are sent, warning when
+// the default is overridden by the kind of run.
+func attestationsWanted(o *Options, warn func(string)) bool {
+	switch o.Attestations {
+	case AttestationsOn:
+		return true
+	case AttestationsOff:
+		return false
+	}
+	if o.trustedPublishing() {
+		return true
+	}
+	if pypiLike(o.RepositoryURL) {
+		warn("attestations are not sent: PyPI accepts them only with trusted publishing, and this run uses a password (pass --attestations=true to send them anyway)")
+	} else {
+		warn(fmt.Sprintf("attestations are not sent: %s is not PyPI or TestPyPI, and other indexes do not accept PEP 740 attestations with a password (pass --attestations=true to send them anyway)", o.RepositoryURL))
+	}
+	return false
+}
+
+// upload authenticates and sends each dist in turn, filling in rep. It
+// stops at the first dist that is not live.
+func upload(ctx context.Context, o *Options, items []*item, rep *Report) error {
+	var auth pypi.Credentials = pypi.BasicAuth{Username: o.User, Password: o.Password}
+	if o.trustedPublishing() {
+		ts := &pypi.TokenSource{
+			Client:   o.Client,
+			IndexURL: o.RepositoryURL,
+			OIDC:     o.OIDC,
+			Projects: []string{items[0].dist.Parsed.CanonicalName()},
+		}
+		// Mint before the first upload, so a refused exchange is reported
+		// before any file is sent.
+		if _, err := ts.Token(ctx); err != nil {
+			rep.notUploaded("nothing was uploaded: trusted publishing failed")
+			return err
+		}
+		auth = ts
+	}
+	simple, simpleErr := SimpleURL(o.RepositoryURL)
+	hc := o.Client.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	for i, it := range items {
+		e := rep.Entries[i]
+		d := it.dist
+		if err := unchanged(d); err != nil {
+			e.State, e.Reason = NotUploaded, err.Error()
+			rep.notUploaded(fmt.Sprintf("not attempted: the run stopped because %s changed", d.Filename))
+			return err
+		}
+		fmt.Fprintf(o.Log, "Uploading %s (%d bytes, %d attestation(s))\n", d.Filename, d.Size, len(it.payloads))
+		var landedAt string
+		landed := func(ctx context.Context) (bool, error) {
+			if simpleErr != nil {
+				return false, simpleErr
+			}
+			l, err := lookup(ctx, hc, simple, d)
+			if err != nil {
+				return false, err
+			}
+			if l.found && l.sha256 == d.SHA256Hex() {
+				landedAt = l.url
+				return true, nil
+			}
+			return false, nil
+		}
+		err := o.Retry.Do(ctx, func(ctx context.Context) error {
+			return o.Client.Upload(ctx, o.RepositoryURL, d, it.metadata, it.payloads, auth)
+		}, landed)
+		switch {
+		case err == nil:
+			e.State, e.URL = Uploaded, pypiFileURL(o.RepositoryURL, d)
+		case errors.Is(err, pypi.ErrLanded):
+			e.State, e.URL = AlreadyLanded, landedAt
+		case errors.Is(err, pypi.ErrExists) && o.SkipExisting:
+			e.State, e.URL = SkippedExisting, pypiFileURL(o.RepositoryURL, d)
+			if simpleErr == nil {
+				if l, lerr := lookup(ctx, hc, simple, d); lerr == nil && l.found {
+					e.URL = l.url
+					if l.sha256 != "" && l.sha256 != d.SHA256Hex() {
+						e.State = NotUploaded
+						e.Reason = fmt.Sprintf("the index already has a different file of this name (sha256 %s); a release file cannot be replaced, publish a new version", l.sha256)
+					}
+				}
+			}
+		default:
+			e.State, e.Reason = NotUploaded, err.Error()
+		}
+		if e.State == Uploaded && e.URL == "" && simpleErr == nil {
+			// Best effort: only the index's simple page knows where it
+			// serves the file.
+			if l, lerr := lookup(ctx, hc, simple, d); lerr == nil && l.found {
+				e.URL = l.url
+			}
+		}
+		fmt.Fprintf(o.Log, "  %s: %s\n", d.Filename, e.State)
+		if !e.State.Live() {
+			rep.notUploaded(fmt.Sprintf("not attempted: the run stopped after %s failed", d.Filename))
+			if err == nil {
+				err = errors.New(e.Reason)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// unchanged hashes d again and compares it with the digest that was
+// verified.
+func unchanged(d *dists.Dist) error {
+	sha, _, size, err := dists.HashFile(d.Path)
+	if err != nil {
+		return fmt.Errorf("hashing %s again before its upload: %w", d.Path, err)
+	}
+	if size != d.Size || !bytes.Equal(sha, d.SHA256) {
+		return fmt.Errorf("%s changed after it was hashed and verified (sha256 %s, %d bytes; now %x, %d bytes): it was not uploaded", d.Path, d.SHA256Hex(), d.Size, sha, size)
+	}
+	return nil
+}

@@ -1,0 +1,495 @@
+package publish
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/attest-publish/attest-publish/internal/attest"
+	"github.com/attest-publish/attest-publish/internal/dists"
+	"github.com/attest-publish/attest-publish/internal/idtoken"
+	"github.com/attest-publish/attest-publish/internal/pypi"
+	"github.com/attest-publish/attest-publish/internal/signing"
+	"github.com/attest-publish/attest-publish/internal/sigstoretest"
+	"github.com/attest-publish/attest-publish/internal/verification"
+)
+
+const (
+	wheelName = "sample-1.0-py3-none-any.whl"
+	sdistName = "sample-1.0.tar.gz"
+)
+
+const sampleMetadata = `Metadata-Version: 2.1
+Name: sample
+Version: 1.0
+Summary: A sample
+Description-Content-Type: text/plain
+
+A long description.
+`
+
+// writeRelease writes a wheel and an sdist with real metadata into a fresh
+// directory.
+func writeRelease(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	var zbuf bytes.Buffer
+	zw := zip.NewWriter(&zbuf)
+	for _, f := range [][2]string{
+		{"sample/__init__.py", "X = 1\n"},
+		{"sample-1.0.dist-info/METADATA", sampleMetadata},
+		{"sample-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: py3-none-any\n"},
+	} {
+		w, _ := zw.Create(f[0])
+		w.Write([]byte(f[1]))
+	}
+	zw.Close()
+	var tbuf bytes.Buffer
+	gz := gzip.NewWriter(&tbuf)
+	tw := tar.NewWriter(gz)
+	tw.WriteHeader(&tar.Header{Name: "sample-1.0/PKG-INFO", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(sampleMetadata))})
+	tw.Write([]byte(sampleMetadata))
+	tw.Close()
+	gz.Close()
+	for name, data := range map[string][]byte{wheelName: zbuf.Bytes(), sdistName: tbuf.Bytes()} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// fixture is a signed release, a fake Sigstore and a fake index.
+type fixture struct {
+	dir   string
+	fake  *sigstoretest.Instance
+	index *fakeIndex
+	out   bytes.Buffer
+	log   bytes.Buffer
+}
+
+// newSigned writes a release and signs it with attest.Run against a fake
+// Sigstore, as attest-publish sign does.
+func newSigned(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{dir: writeRelease(t), fake: sigstoretest.Start(t), index: newFakeIndex(t)}
+	trust, err := signing.LoadTrust(f.fake.SigningConfigPath(true, true), f.fake.TrustedRootPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := dists.Find(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := attest.Run(context.Background(), found, attest.Options{
+		OutputDir: f.dir,
+		Trust:     trust,
+		Token:     f.token(t, "sigstore"),
+		Signing:   signing.Options{Backoff: 10 * time.Millisecond, Attempts: 3},
+	}); err != nil {
+		t.Fatalf("signing: %v", err)
+	}
+	return f
+}
+
+func (f *fixture) token(t *testing.T, audience string) *idtoken.Token {
+	t.Helper()
+	tok, err := idtoken.Parse(f.fake.Token(map[string]any{"aud": audience}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// options are trusted-publishing options with attestations.
+func (f *fixture) options(t *testing.T) Options {
+	return Options{
+		RepositoryURL:  f.index.url(),
+		PackagesDir:    f.dir,
+		VerifyMetadata: true,
+		TrustedRoot:    f.fake.TrustedRoot(),
+		OIDC: func(ctx context.Context, audience string) (*idtoken.Token, error) {
+			return f.token(t, audience), nil
+		},
+		Retry: pypi.RetryPolicy{Sleep: func(context.Context, time.Duration) error { return nil }},
+		Out:   &f.out,
+		Log:   &f.log,
+	}
+}
+
+// states renders a report as "filename: state [reason]" lines.
+func states(rep *Report) []string {
+	var s []string
+	for _, e := range rep.Entries {
+		line := e.Dist.Filename + ": " + string(e.State)
+		if e.Reason != "" {
+			line += " [" + e.Reason + "]"
+		}
+		s = append(s, line)
+	}
+	return s
+}
+
+func TestPasswordMode(t *testing.T) {
+	index := newFakeIndex(t)
+	index.password = "s3cret"
+	dir := writeRelease(t)
+	var out, log bytes.Buffer
+	rep, err := Run(context.Background(), Options{
+		RepositoryURL:  index.url(),
+		PackagesDir:    dir,
+		Password:       "s3cret",
+		VerifyMetadata: true,
+		PrintHash:      true,
+		Out:            &out,
+		Log:            &log,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, log.String())
+	}
+	if got := strings.Join(states(rep), "\n"); got != wheelName+": uploaded\n"+sdistName+": uploaded" {
+		t.Errorf("report:\n%s", got)
+	}
+	if want := index.srv.URL + "/packages/" + wheelName; rep.Entries[0].URL != want {
+		t.Errorf("file URL %q, want %q (from the simple page)", rep.Entries[0].URL, want)
+	}
+	up := index.stored()
+	if len(up) != 2 {
+		t.Fatalf("index kept %d uploads", len(up))
+	}
+	for _, u := range up {
+		if u.user != "__token__" || u.pass != "s3cret" || len(u.attestations) != 0 {
+			t.Errorf("upload %+v", u)
+		}
+	}
+	if !strings.Contains(log.String(), "warning: attestations are not sent") {
+		t.Errorf("no warning about dropped attestations:\n%s", log.String())
+	}
+	if !strings.Contains(out.String(), "blake2b-256: ") || !strings.Contains(out.String(), rep.Entries[0].Dist.SHA256Hex()) {
+		t.Errorf("--print-hash output:\n%s", out.String())
+	}
+	if index.mints != 0 {
+		t.Error("password mode minted a token")
+	}
+}
+
+func TestTrustedPublishingWithAttestations(t *testing.T) {
+	for _, gha := range []bool{false, true} {
+		t.Run(map[bool]string{false: "local", true: "github-actions"}[gha], func(t *testing.T) {
+			f := newSigned(t)
+			opts := f.options(t)
+			opts.GitHubActions = gha
+			rep, err := Run(context.Background(), opts)
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, f.log.String())
+			}
+			if !rep.Live() || len(rep.Entries) != 2 {
+				t.Fatalf("report %v", states(rep))
+			}
+			up := f.index.stored()
+			if len(up) != 2 {
+				t.Fatalf("index kept %d uploads", len(up))
+			}
+			for _, u := range up {
+				if u.user != "__token__" || u.pass != "pypi-minted-1" {
+					t.Errorf("%s: auth %s:%s", u.filename, u.user, u.pass)
+				}
+				if len(u.attestations) != 2 {
+					t.Errorf("%s: %d attestations, want publish and SLSA", u.filename, len(u.attestations))
+				}
+				want, _ := os.ReadFile(filepath.Join(f.dir, u.filename+publishSuffix))
+				if len(u.attestations) > 0 && !bytes.Equal(bytes.TrimSpace(u.attestations[0]), bytes.TrimSpace(want)) {
+					t.Errorf("%s: first attestation is not the publish attestation on disk", u.filename)
+				}
+			}
+			masked := strings.Contains(f.out.String(), "::add-mask::pypi-minted-1")
+			if masked != gha {
+				t.Errorf("masked = %v with GITHUB_ACTIONS %v; out:\n%s", masked, gha, f.out.String())
+			}
+			if strings.Contains(f.log.String(), "pypi-minted") {
+				t.Error("the token was logged")
+			}
+		})
+	}
+}
+
+func TestModifiedDistIsNeverUploaded(t *testing.T) {
+	t.Run("before the run: verification fails", func(t *testing.T) {
+		f := newSigned(t)
+		if err := os.WriteFile(filepath.Join(f.dir, sdistName), []byte("tampered"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(context.Background(), f.options(t))
+		if err == nil {
+			t.Fatal("Run succeeded")
+		}
+		if f.index.uploadRequests() != 0 {
+			t.Errorf("the index saw %d upload(s)", f.index.uploadRequests())
+		}
+		if rep != nil && rep.Live() {
+			t.Error("report says live")
+		}
+	})
+	t.Run("during the run: re-hash before upload", func(t *testing.T) {
+		f := newSigned(t)
+		// The wheel is uploaded first; while it is, the sdist changes.
+		f.index.onUpload = func(n int, filename string) {
+			if n == 1 {
+				os.WriteFile(filepath.Join(f.dir, sdistName), []byte("swapped during the upload"), 0o644)
+			}
+		}
+		rep, err := Run(context.Background(), f.options(t))
+		if err == nil || !strings.Contains(err.Error(), "changed after it was hashed and verified") {
+			t.Fatalf("err = %v", err)
+		}
+		for _, u := range f.index.stored() {
+			if u.filename == sdistName {
+				t.Error("the modified sdist reached the index")
+			}
+		}
+		if f.index.uploadRequests() != 1 {
+			t.Errorf("upload requests = %d, want 1", f.index.uploadRequests())
+		}
+		got := states(rep)
+		if got[0] != wheelName+": uploaded" || !strings.HasPrefix(got[1], sdistName+": not uploaded [") {
+			t.Errorf("report %q", got)
+		}
+	})
+}
+
+func TestFailureHalfwayThenSkipExisting(t *testing.T) {
+	f := newSigned(t)
+	// The index dies after the first file: every later upload loses its
+	// connection.
+	f.index.respond = func(n int, filename string) action {
+		if n == 1 {
+			return accept
+		}
+		return drop
+	}
+	rep, err := Run(context.Background(), f.options(t))
+	if err == nil {
+		t.Fatal("Run succeeded")
+	}
+	if f.index.uploadRequests() != 5 {
+		t.Errorf("upload requests = %d, want 1 + 4 attempts", f.index.uploadRequests())
+	}
+	if len(rep.Entries) != 2 || rep.Entries[0].State != Uploaded || rep.Entries[1].State != NotUploaded ||
+		rep.Entries[0].Reason != "" || !strings.Contains(rep.Entries[1].Reason, "giving up after 4 attempts") {
+		t.Fatalf("report %q", states(rep))
+	}
+	var printed bytes.Buffer
+	rep.Print(&printed)
+	for _, want := range []string{
+		"1 of 2 distribution(s) live on " + f.index.url(),
+		wheelName + "  uploaded      " + rep.Entries[0].Dist.SHA256Hex(),
+		sdistName + "            not uploaded  " + rep.Entries[1].Dist.SHA256Hex(),
+		"rerun with --skip-existing",
+	} {
+		if !strings.Contains(printed.String(), want) {
+			t.Errorf("printed report lacks %q:\n%s", want, printed.String())
+		}
+	}
+
+	// The index is back: a rerun with skip-existing finishes the job.
+	f.index.respond = nil
+	opts := f.options(t)
+	opts.SkipExisting = true
+	rep, err = Run(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	if got := strings.Join(states(rep), "\n"); got != wheelName+": "+string(SkippedExisting)+"\n"+sdistName+": uploaded" {
+		t.Errorf("rerun report:\n%s", got)
+	}
+	if !strings.HasSuffix(rep.Entries[0].URL, "/packages/"+wheelName) {
+		t.Errorf("skipped file URL %q", rep.Entries[0].URL)
+	}
+	if n := len(f.index.stored()); n != 2 {
+		t.Errorf("index holds %d files", n)
+	}
+	// Without skip-existing, the existing file is a failure.
+	rep, err = Run(context.Background(), f.options(t))
+	if !errors.Is(err, pypi.ErrExists) || rep.Entries[0].State != NotUploaded {
+		t.Errorf("without skip-existing: err = %v, report %q", err, states(rep))
+	}
+}
+
+func TestUploadThatLandedIsNotRetried(t *testing.T) {
+	f := newSigned(t)
+	f.index.respond = func(n int, filename string) action {
+		if n == 1 {
+			return storeDrop
+		}
+		return accept
+	}
+	rep, err := Run(context.Background(), f.options(t))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if rep.Entries[0].State != AlreadyLanded || !strings.HasSuffix(rep.Entries[0].URL, "/packages/"+wheelName) {
+		t.Errorf("report %q, URL %q", states(rep), rep.Entries[0].URL)
+	}
+	if f.index.uploadRequests() != 2 {
+		t.Errorf("upload requests = %d, want 2 (the landed file is not sent again)", f.index.uploadRequests())
+	}
+}
+
+func TestBadAttestationAbortsBeforeAnyUpload(t *testing.T) {
+	tests := []struct {
+		name     string
+		sabotage func(t *testing.T, f *fixture, o *Options)
+		wantErr  string
+	}{
+		{
+			name: "publish attestation of another dist",
+			sabotage: func(t *testing.T, f *fixture, o *Options) {
+				data, _ := os.ReadFile(filepath.Join(f.dir, wheelName+publishSuffix))
+				os.WriteFile(filepath.Join(f.dir, sdistName+publishSuffix), data, 0o644)
+			},
+			wantErr: sdistName + publishSuffix,
+		},
+		{
+			name: "truncated SLSA attestation",
+			sabotage: func(t *testing.T, f *fixture, o *Options) {
+				os.WriteFile(filepath.Join(f.dir, wheelName+slsaSuffix), []byte(`{"version":1`), 0o644)
+			},
+			wantErr: wheelName + slsaSuffix,
+		},
+		{
+			name: "bundle of another dist",
+			sabotage: func(t *testing.T, f *fixture, o *Options) {
+				data, _ := os.ReadFile(filepath.Join(f.dir, sdistName+bundleSuffix))
+				os.WriteFile(filepath.Join(f.dir, wheelName+bundleSuffix), data, 0o644)
+			},
+			wantErr: wheelName + bundleSuffix,
+		},
+		{
+			name: "another signer required",
+			sabotage: func(t *testing.T, f *fixture, o *Options) {
+				o.Identity = &verification.Identity{SAN: "https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main", Issuer: f.fake.Issuer()}
+			},
+			wantErr: "required signer https://github.com/evil/repo",
+		},
+		{
+			name: "missing publish attestation",
+			sabotage: func(t *testing.T, f *fixture, o *Options) {
+				os.Remove(filepath.Join(f.dir, sdistName+publishSuffix))
+			},
+			wantErr: "run `attest-publish sign` first",
+		},
+		{
+			name:     "no trusted root",
+			sabotage: func(t *testing.T, f *fixture, o *Options) { o.TrustedRoot = nil },
+			wantErr:  "--trusted-root",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSigned(t)
+			opts := f.options(t)
+			tt.sabotage(t, f, &opts)
+			rep, err := Run(context.Background(), opts)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want it to say %q", err, tt.wantErr)
+			}
+			if f.index.uploadRequests() != 0 || f.index.mints != 0 {
+				t.Errorf("uploads %d, mints %d before the abort", f.index.uploadRequests(), f.index.mints)
+			}
+			for _, e := range rep.Entries {
+				if e.State != NotUploaded {
+					t.Errorf("%s: %s", e.Dist.Filename, e.State)
+				}
+			}
+		})
+	}
+}
+
+func TestMintRefusalDiagnosis(t *testing.T) {
+	f := newSigned(t)
+	f.index.mintRefusal = map[string]any{
+		"message": "Token request failed",
+		"errors": []map[string]string{{
+			"code":        "invalid-publisher",
+			"description": "valid token, but no corresponding publisher (Publisher with matching claims was not found)",
+		}},
+	}
+	rep, err := Run(context.Background(), f.options(t))
+	var me *pypi.MintError
+	if !errors.As(err, &me) {
+		t.Fatalf("err = %v, want a *pypi.MintError", err)
+	}
+	for _, want := range []string{"invalid-publisher", "Publisher with matching claims was not found", sigstoretest.DefaultRepository} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("diagnosis lacks %q:\n%v", want, err)
+		}
+	}
+	if f.index.uploadRequests() != 0 || rep.Live() {
+		t.Errorf("uploads %d, report %q", f.index.uploadRequests(), states(rep))
+	}
+}
+
+func TestMetadataErrorsAbort(t *testing.T) {
+	index := newFakeIndex(t)
+	dir := writeRelease(t)
+	// A wheel whose metadata names another version.
+	os.Rename(filepath.Join(dir, wheelName), filepath.Join(dir, "sample-1.0-py2-none-any.whl"))
+	os.WriteFile(filepath.Join(dir, "sample-1.0-py3-none-any.whl"), []byte("not a zip"), 0o644)
+	rep, err := Run(context.Background(), Options{RepositoryURL: index.url(), PackagesDir: dir, Password: "x", VerifyMetadata: true})
+	if err == nil || !strings.Contains(err.Error(), "metadata check failed") || !strings.Contains(err.Error(), wheelName) {
+		t.Fatalf("err = %v", err)
+	}
+	if index.uploadRequests() != 0 || rep.Live() {
+		t.Error("uploaded despite a metadata error")
+	}
+}
+
+func TestSimpleURL(t *testing.T) {
+	tests := []struct{ in, want, wantErr string }{
+		{in: "https://upload.pypi.org/legacy/", want: "https://pypi.org/simple/"},
+		{in: "https://test.pypi.org/legacy/", want: "https://test.pypi.org/simple/"},
+		{in: "http://127.0.0.1:8080/legacy/", want: "http://127.0.0.1:8080/simple/"},
+		{in: "https://nexus.example.com/repository/pypi/legacy", want: "https://nexus.example.com/repository/pypi/simple/"},
+		{in: "https://example.com/upload/", wantErr: "does not end in /legacy/"},
+	}
+	for _, tt := range tests {
+		got, err := SimpleURL(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("SimpleURL(%q) err = %v", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("SimpleURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestTransientFailureIsRetried(t *testing.T) {
+	f := newSigned(t)
+	f.index.respond = func(n int, filename string) action {
+		if n == 1 {
+			return serverFail
+		}
+		return accept
+	}
+	rep, err := Run(context.Background(), f.options(t))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := strings.Join(states(rep), "\n"); got != wheelName+": uploaded\n"+sdistName+": uploaded" {
+		t.Errorf("report:\n%s", got)
+	}
+	if f.index.uploadRequests() != 3 {
+		t.Errorf("upload requests = %d, want 3", f.index.uploadRequests())
+	}
+}
