@@ -20,6 +20,9 @@ make --no-print-directory deps
 step "judges self-test on the shared test vectors"
 "$VENV/bin/python" -m pytest -q test/judges
 
+step "test index self-test (pypiserver behind our trusted-publishing front)"
+"$VENV/bin/python" -m pytest -q test/indexfront
+
 step "local Sigstore stack"
 source scripts/stackenv.sh
 
