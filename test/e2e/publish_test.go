@@ -177,3 +177,123 @@ func digest(t *testing.T, path string) string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }
+
+// signedRelease copies the sample dists and signs them as the runner would.
+func signedRelease(t *testing.T) string {
+	t.Helper()
+	dir := copyDists(t)
+	if res := sign(t, runnerEnv(""), append(trustArgs(env.signingConfig), "--packages-dir", dir)...); res.code != 0 {
+		t.Fatalf("sign failed:\n%s", res.stderr)
+	}
+	return dir
+}
+
+// TestPublishWrongEnvironment: the publisher is bound to the "pypi"
+// environment; a job without it is refused, and the claim table says so.
+func TestPublishWrongEnvironment(t *testing.T) {
+	publishers := filepath.Join(t.TempDir(), "publishers.json")
+	if err := os.WriteFile(publishers, []byte(`[{"project":"attest-publish-sample","kind":"github","repository":"octo-org/octo-repo",
+"repository_owner":"octo-org","repository_owner_id":"9919","workflow":"release.yml","environment":"pypi"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	index := startIndex(t, "--publishers", publishers)
+	dir := signedRelease(t)
+	res := publish(t, runnerEnv("&environment=staging"), "--repository-url", index["INDEXFRONT_UPLOAD_URL"], "--packages-dir", dir,
+		"--trusted-root", env.trustedRoot, "--certificate-identity", identity, "--certificate-oidc-issuer", env.issuer)
+	if res.code != 1 || !strings.Contains(res.stderr, "invalid-publisher") || !strings.Contains(res.stderr, "staging") {
+		t.Fatalf("exit %d, want 1 with invalid-publisher and the environment claim:\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	// With the right environment the same release goes through.
+	if res := publish(t, runnerEnv("&environment=pypi"), "--repository-url", index["INDEXFRONT_UPLOAD_URL"], "--packages-dir", dir,
+		"--trusted-root", env.trustedRoot, "--certificate-identity", identity, "--certificate-oidc-issuer", env.issuer); res.code != 0 {
+		t.Fatalf("publish with environment pypi failed:\n%s\n%s", res.stdout, res.stderr)
+	}
+}
+
+// TestPublishIndexDiesHalfway: the index drops the connection after the
+// first file; the report says exactly which file is live, and a rerun with
+// --skip-existing finishes the job.
+func TestPublishIndexDiesHalfway(t *testing.T) {
+	index := startIndex(t, "--fail-after", "1")
+	dir := signedRelease(t)
+	args := []string{"--repository-url", index["INDEXFRONT_UPLOAD_URL"], "--packages-dir", dir, "--trusted-root", env.trustedRoot}
+	res := publish(t, runnerEnv(""), args...)
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	out := res.stdout + res.stderr
+	dists := distFiles(t, dir) // sorted: the wheel is uploaded first
+	if !strings.Contains(out, "1 of 2") || !reportState(out, filepath.Base(dists[0]), "uploaded") || !reportState(out, filepath.Base(dists[1]), "not uploaded") {
+		t.Errorf("report does not say exactly what is live:\n%s", out)
+	}
+	if _, err := http.Post(index["INDEXFRONT_URL"]+"/_/front/heal", "text/plain", nil); err != nil {
+		t.Fatal(err)
+	}
+	res = publish(t, runnerEnv(""), append(args, "--skip-existing")...)
+	if res.code != 0 {
+		t.Fatalf("rerun with --skip-existing failed:\n%s\n%s", res.stdout, res.stderr)
+	}
+	if out := res.stdout + res.stderr; !reportState(out, filepath.Base(dists[0]), "skipped") || !reportState(out, filepath.Base(dists[1]), "uploaded") {
+		t.Errorf("rerun report:\n%s", out)
+	}
+}
+
+// TestPublishModifiedDist: a dist changed after signing is never uploaded.
+func TestPublishModifiedDist(t *testing.T) {
+	index := startIndex(t)
+	dir := signedRelease(t)
+	dist := distFiles(t, dir)[1]
+	data, err := os.ReadFile(dist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[100] ^= 1
+	if err := os.WriteFile(dist, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := publish(t, runnerEnv(""), "--repository-url", index["INDEXFRONT_UPLOAD_URL"], "--packages-dir", dir, "--trusted-root", env.trustedRoot)
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if uploads, _ := os.ReadDir(index["INDEXFRONT_PACKAGES_DIR"]); len(uploads) != 0 {
+		t.Errorf("files reached the index although a dist failed verification: %v", uploads)
+	}
+}
+
+// TestPublishPasswordMode uploads straight to pypiserver with its htpasswd
+// user: no trusted publishing, and attestations are not sent (with a warning).
+func TestPublishPasswordMode(t *testing.T) {
+	index := startIndex(t)
+	dir := signedRelease(t)
+	e := runnerEnv("")
+	e["ATTEST_PUBLISH_PASSWORD"] = index["INDEXFRONT_UPSTREAM_PASSWORD"]
+	res := publish(t, e, "--repository-url", index["INDEXFRONT_UPSTREAM_URL"]+"/", "--packages-dir", dir,
+		"--user", index["INDEXFRONT_UPSTREAM_USER"], "--trusted-root", env.trustedRoot)
+	if res.code != 0 {
+		t.Fatalf("password-mode publish failed (%d):\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if out := res.stdout + res.stderr; !strings.Contains(out, "warning:") || !strings.Contains(out, "attestation") {
+		t.Errorf("no warning that attestations were not sent:\n%s", out)
+	}
+	if strings.Contains(res.stdout+res.stderr, index["INDEXFRONT_UPSTREAM_PASSWORD"]) {
+		t.Error("the password appears in the output")
+	}
+	if uploads, _ := os.ReadDir(index["INDEXFRONT_PACKAGES_DIR"]); len(uploads) != 2 {
+		t.Errorf("pypiserver holds %v", uploads)
+	}
+}
+
+// reportState reports whether the report has a row for name whose state
+// column is state (the row is "DIST STATE SHA256 URL", state may be two words).
+func reportState(out, name, state string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && f[0] == name {
+			rest := strings.Join(f[1:], " ")
+			if rest == state || strings.HasPrefix(rest, state+" ") {
+				return true
+			}
+		}
+	}
+	return false
+}

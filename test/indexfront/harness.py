@@ -23,6 +23,8 @@ values never quoted)::
     INDEXFRONT_UPLOAD_URL=http://127.0.0.1:P/legacy/
     INDEXFRONT_SIMPLE_URL=http://127.0.0.1:P/simple/
     INDEXFRONT_UPSTREAM_URL=http://127.0.0.1:U   # pypiserver itself
+    INDEXFRONT_UPSTREAM_USER=uploader            # its htpasswd user (test-only)
+    INDEXFRONT_UPSTREAM_PASSWORD=<random>
     INDEXFRONT_PACKAGES_DIR=$DIR/packages
     INDEXFRONT_PYPISERVER_PID=<pid>
     INDEXFRONT_FRONT_PID=<pid>
@@ -152,6 +154,9 @@ class Harness:
             "INDEXFRONT_UPLOAD_URL": front + "/legacy/",
             "INDEXFRONT_SIMPLE_URL": front + "/simple/",
             "INDEXFRONT_UPSTREAM_URL": upstream,
+            # pypiserver's own htpasswd user (test-only), for password-mode uploads
+            "INDEXFRONT_UPSTREAM_USER": user,
+            "INDEXFRONT_UPSTREAM_PASSWORD": password,
             "INDEXFRONT_PACKAGES_DIR": str(d / "packages"),
             "INDEXFRONT_PYPISERVER_PID": str(self.procs[0].pid),
             "INDEXFRONT_FRONT_PID": str(self.procs[1].pid),
