@@ -54,9 +54,10 @@ stack-down:
 demo: deps build
 	./scripts/demo.sh
 
-## bench: attest-publish sign vs a cosign loop, same stack, one run
+## bench: attest-publish sign vs a cosign loop, and publish of a 200 MiB wheel vs twine
 bench: deps build
 	./bench/sign.sh
+	./bench/publish.sh
 
 clean:
 	-$(GO) run ./test/localstack/cmd/stack down --dir $(STACK_DIR)

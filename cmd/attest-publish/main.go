@@ -24,6 +24,7 @@ Usage:
   attest-publish verify [flags] FILE_OR_DIGEST...
                                   verify artifacts against bundles or PEP 740 attestations
   attest-publish publish [flags]  verify and upload the dists of a directory to a package index
+  attest-publish release [flags]  sign, then verify and publish, in one run (sign's and publish's flags)
   attest-publish version          print the version
 
 Run "attest-publish <command> -h" for a command's flags.
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runVerify(ctx, args[1:], stdout, stderr)
 	case "publish":
 		err = runPublish(ctx, args[1:], stdout, stderr, getenv)
+	case "release":
+		err = runRelease(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "attest-publish %s\n", version)
 	case "help", "-h", "--help":
@@ -77,3 +80,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
+
+// parseError turns a flag-parsing failure into a usage error (exit 2); the
+// flag package has already printed the message and the usage.
+func parseError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageError{err.Error()}
+}

@@ -13,22 +13,105 @@ import (
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
 
+// publishFlags are publish's flags; release registers them too.
+type publishFlags struct {
+	repositoryURL, packagesDir, user, password, trustedRoot, identityToken, certIdentity, certIssuer string
+	skipExisting, verifyMetadata, printHash, attestations, verbose                                   bool
+}
+
+// register adds publish's flags to fs. With shared set, the flags sign
+// already registered (packages-dir, trusted-root, identity-token) are left
+// out and their values are copied from sign's by release.
+func (f *publishFlags) register(fs *flag.FlagSet, shared bool) {
+	fs.StringVar(&f.repositoryURL, "repository-url", publish.DefaultRepositoryURL, "legacy upload API of the index")
+	if !shared {
+		fs.StringVar(&f.packagesDir, "packages-dir", "dist", "directory holding the dists and their signing outputs")
+	}
+	fs.StringVar(&f.user, "user", "__token__", "upload username")
+	fs.StringVar(&f.password, "password", "", "API token or password; empty means trusted publishing (default $ATTEST_PUBLISH_PASSWORD, which keeps it out of argv)")
+	fs.BoolVar(&f.skipExisting, "skip-existing", false, "count files the index already has as done")
+	fs.BoolVar(&f.verifyMetadata, "verify-metadata", true, "check each dist's metadata before uploading anything")
+	fs.BoolVar(&f.printHash, "print-hash", false, "print each dist's SHA-256 and BLAKE2b-256")
+	fs.BoolVar(&f.attestations, "attestations", true, "upload the PEP 740 attestations (dropped with a warning with a password unless given explicitly)")
+	fs.BoolVar(&f.verbose, "verbose", false, "print hashes and more detail")
+	if !shared {
+		fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted root JSON to verify bundles and attestations before upload (required when attestations are sent)")
+		fs.StringVar(&f.identityToken, "identity-token", "", "OIDC identity token (default: $SIGSTORE_ID_TOKEN, else GitHub Actions' token)")
+	}
+	fs.StringVar(&f.certIdentity, "certificate-identity", "", "signer SAN every bundle and attestation must carry (default: the current CI token's identity)")
+	fs.StringVar(&f.certIssuer, "certificate-oidc-issuer", "", "OIDC issuer the signer must come from (with --certificate-identity)")
+}
+
+// check reports flag mistakes before anything is read.
+func (f *publishFlags) check() error {
+	if (f.certIdentity == "") != (f.certIssuer == "") {
+		return usageError{"--certificate-identity and --certificate-oidc-issuer go together"}
+	}
+	return nil
+}
+
+// options builds publish's options from the parsed fs.
+func (f *publishFlags) options(fs *flag.FlagSet, getenv func(string) string, stdout, stderr io.Writer) (publish.Options, error) {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	password := f.password
+	if !set["password"] {
+		password = getenv("ATTEST_PUBLISH_PASSWORD")
+	}
+	identityToken := f.identityToken
+	opts := publish.Options{
+		RepositoryURL:  f.repositoryURL,
+		PackagesDir:    f.packagesDir,
+		User:           f.user,
+		Password:       password,
+		SkipExisting:   f.skipExisting,
+		VerifyMetadata: f.verifyMetadata,
+		PrintHash:      f.printHash,
+		Verbose:        f.verbose,
+		ServerURL:      getenv("GITHUB_SERVER_URL"),
+		OIDC: func(ctx context.Context, audience string) (*idtoken.Token, error) {
+			return idtoken.Get(ctx, audience, idtoken.Options{Explicit: identityToken, Getenv: getenv})
+		},
+		GitHubActions: getenv("GITHUB_ACTIONS") == "true",
+		Out:           stdout,
+		Log:           stderr,
+	}
+	switch {
+	case !set["attestations"]:
+		opts.Attestations = publish.AttestationsDefault
+	case f.attestations:
+		opts.Attestations = publish.AttestationsOn
+	default:
+		opts.Attestations = publish.AttestationsOff
+	}
+	if f.trustedRoot != "" {
+		tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+		if err != nil {
+			return publish.Options{}, fmt.Errorf("loading trusted root %s: %w", f.trustedRoot, err)
+		}
+		opts.TrustedRoot = tr
+	}
+	if f.certIdentity != "" {
+		opts.Identity = &verification.Identity{SAN: f.certIdentity, Issuer: f.certIssuer}
+	}
+	return opts, nil
+}
+
+// runPublishStage runs publish.Run and prints its report, also on failure.
+func runPublishStage(ctx context.Context, opts publish.Options, stdout io.Writer) error {
+	rep, err := publish.Run(ctx, opts)
+	if rep != nil {
+		fmt.Fprintln(stdout)
+		rep.Print(stdout)
+	}
+	return err
+}
+
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	repositoryURL := fs.String("repository-url", publish.DefaultRepositoryURL, "legacy upload API of the index")
-	packagesDir := fs.String("packages-dir", "dist", "directory holding the dists and their signing outputs")
-	user := fs.String("user", "__token__", "upload username")
-	password := fs.String("password", "", "API token or password; empty means trusted publishing (default $ATTEST_PUBLISH_PASSWORD, which keeps it out of argv)")
-	skipExisting := fs.Bool("skip-existing", false, "count files the index already has as done")
-	verifyMetadata := fs.Bool("verify-metadata", true, "check each dist's metadata before uploading anything")
-	printHash := fs.Bool("print-hash", false, "print each dist's SHA-256 and BLAKE2b-256")
-	attestations := fs.Bool("attestations", true, "upload the PEP 740 attestations (dropped with a warning with a password unless given explicitly)")
-	verbose := fs.Bool("verbose", false, "print hashes and more detail")
-	trustedRoot := fs.String("trusted-root", "", "Sigstore trusted root JSON to verify bundles and attestations before upload (required when attestations are sent)")
-	identityToken := fs.String("identity-token", "", "OIDC identity token (default: $SIGSTORE_ID_TOKEN, else GitHub Actions' token)")
-	certIdentity := fs.String("certificate-identity", "", "signer SAN every bundle and attestation must carry (default: the current CI token's identity)")
-	certIssuer := fs.String("certificate-oidc-issuer", "", "OIDC issuer the signer must come from (with --certificate-identity)")
+	var pf publishFlags
+	pf.register(fs, false)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: attest-publish publish [flags]
 
@@ -44,58 +127,17 @@ Flags:
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return parseError(err)
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q (dists are found in --packages-dir)", fs.Arg(0))}
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["password"] {
-		*password = getenv("ATTEST_PUBLISH_PASSWORD")
+	if err := pf.check(); err != nil {
+		return err
 	}
-	if (*certIdentity == "") != (*certIssuer == "") {
-		return usageError{"--certificate-identity and --certificate-oidc-issuer go together"}
+	opts, err := pf.options(fs, getenv, stdout, stderr)
+	if err != nil {
+		return err
 	}
-	opts := publish.Options{
-		RepositoryURL:  *repositoryURL,
-		PackagesDir:    *packagesDir,
-		User:           *user,
-		Password:       *password,
-		SkipExisting:   *skipExisting,
-		VerifyMetadata: *verifyMetadata,
-		PrintHash:      *printHash,
-		Verbose:        *verbose,
-		ServerURL:      getenv("GITHUB_SERVER_URL"),
-		OIDC: func(ctx context.Context, audience string) (*idtoken.Token, error) {
-			return idtoken.Get(ctx, audience, idtoken.Options{Explicit: *identityToken, Getenv: getenv})
-		},
-		GitHubActions: getenv("GITHUB_ACTIONS") == "true",
-		Out:           stdout,
-		Log:           stderr,
-	}
-	switch {
-	case !set["attestations"]:
-		opts.Attestations = publish.AttestationsDefault
-	case *attestations:
-		opts.Attestations = publish.AttestationsOn
-	default:
-		opts.Attestations = publish.AttestationsOff
-	}
-	if *trustedRoot != "" {
-		tr, err := root.NewTrustedRootFromPath(*trustedRoot)
-		if err != nil {
-			return fmt.Errorf("loading trusted root %s: %w", *trustedRoot, err)
-		}
-		opts.TrustedRoot = tr
-	}
-	if *certIdentity != "" {
-		opts.Identity = &verification.Identity{SAN: *certIdentity, Issuer: *certIssuer}
-	}
-	rep, err := publish.Run(ctx, opts)
-	if rep != nil {
-		fmt.Fprintln(stdout)
-		rep.Print(stdout)
-	}
-	return err
+	return runPublishStage(ctx, opts, stdout)
 }

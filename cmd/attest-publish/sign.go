@@ -16,19 +16,76 @@ import (
 	"github.com/attest-publish/attest-publish/internal/signing"
 )
 
+// signFlags are sign's flags; release registers them too.
+type signFlags struct {
+	packagesDir, outputDir, identityToken, signingConfig, trustedRoot, serverURL string
+	rekorVersion                                                                 uint
+	overwrite                                                                    bool
+	concurrency                                                                  int
+	timeout                                                                      time.Duration
+}
+
+// register adds sign's flags to fs; --output-dir only when withOutputDir
+// (release writes next to the dists, where publish looks).
+func (f *signFlags) register(fs *flag.FlagSet, getenv func(string) string, withOutputDir bool) {
+	fs.StringVar(&f.packagesDir, "packages-dir", "dist", "directory holding the wheels and sdists (not searched recursively)")
+	if withOutputDir {
+		fs.StringVar(&f.outputDir, "output-dir", "", "directory for provenance.sigstore.json (default: the packages directory)")
+	}
+	fs.StringVar(&f.identityToken, "identity-token", "", "OIDC identity token for Fulcio (default: $SIGSTORE_ID_TOKEN, else GitHub Actions' token with audience sigstore)")
+	fs.StringVar(&f.signingConfig, "signing-config", "", "Sigstore signing config JSON (with --trusted-root; default: public-good Sigstore over TUF)")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted root JSON (with --signing-config)")
+	fs.UintVar(&f.rekorVersion, "rekor-version", 0, "transparency log API: 1, 2, or 0 for v1 when offered (PyPI needs v1)")
+	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing output files")
+	fs.StringVar(&f.serverURL, "server-url", getenv("GITHUB_SERVER_URL"), "GitHub server URL for provenance (default https://github.com)")
+	fs.IntVar(&f.concurrency, "concurrency", 32, "signatures in flight at once (they mostly wait on the log and TSA)")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each request to a Sigstore service")
+}
+
+// check reports flag mistakes before anything is read.
+func (f *signFlags) check() error {
+	if f.rekorVersion > 2 {
+		return usageError{"--rekor-version must be 0, 1 or 2"}
+	}
+	return nil
+}
+
+// options finds the dists and builds attest's options: token, trust and all.
+func (f *signFlags) options(ctx context.Context, getenv func(string) string, log io.Writer) ([]*dists.Dist, attest.Options, error) {
+	found, err := dists.Find(f.packagesDir)
+	if err != nil {
+		return nil, attest.Options{}, err
+	}
+	outputDir := f.outputDir
+	if outputDir == "" {
+		outputDir = f.packagesDir
+	}
+	tok, err := idtoken.Get(ctx, "sigstore", idtoken.Options{Explicit: f.identityToken, Getenv: getenv})
+	if err != nil {
+		return nil, attest.Options{}, err
+	}
+	trust, err := signing.LoadTrust(f.signingConfig, f.trustedRoot)
+	if err != nil {
+		return nil, attest.Options{}, err
+	}
+	return found, attest.Options{
+		OutputDir:   outputDir,
+		Overwrite:   f.overwrite,
+		Trust:       trust,
+		Select:      signing.SelectOptions{RekorVersion: uint32(f.rekorVersion)},
+		Token:       tok,
+		ServerURL:   f.serverURL,
+		Concurrency: f.concurrency,
+		Signing:     signing.Options{Timeout: f.timeout},
+		Log:         log,
+	}, nil
+}
+
 func runSign(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	packagesDir := fs.String("packages-dir", "dist", "directory holding the wheels and sdists (not searched recursively)")
-	outputDir := fs.String("output-dir", "", "directory for provenance.sigstore.json (default: the packages directory)")
-	identityToken := fs.String("identity-token", "", "OIDC identity token for Fulcio (default: $SIGSTORE_ID_TOKEN, else GitHub Actions' token with audience sigstore)")
-	signingConfig := fs.String("signing-config", "", "Sigstore signing config JSON (with --trusted-root; default: public-good Sigstore over TUF)")
-	trustedRoot := fs.String("trusted-root", "", "Sigstore trusted root JSON (with --signing-config)")
-	rekorVersion := fs.Uint("rekor-version", 0, "transparency log API: 1, 2, or 0 for v1 when offered (PyPI needs v1)")
-	overwrite := fs.Bool("overwrite", false, "replace existing output files")
-	serverURL := fs.String("server-url", getenv("GITHUB_SERVER_URL"), "GitHub server URL for provenance (default https://github.com)")
-	concurrency := fs.Int("concurrency", 32, "signatures in flight at once (they mostly wait on the log and TSA)")
-	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each request to a Sigstore service")
+	var sf signFlags
+	sf.register(fs, getenv, true)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: attest-publish sign [flags]
 
@@ -46,40 +103,19 @@ Flags:
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return parseError(err)
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q (dists are found in --packages-dir)", fs.Arg(0))}
 	}
-	if *rekorVersion > 2 {
-		return usageError{"--rekor-version must be 0, 1 or 2"}
+	if err := sf.check(); err != nil {
+		return err
 	}
-	found, err := dists.Find(*packagesDir)
+	found, opts, err := sf.options(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	if *outputDir == "" {
-		*outputDir = *packagesDir
-	}
-	tok, err := idtoken.Get(ctx, "sigstore", idtoken.Options{Explicit: *identityToken, Getenv: getenv})
-	if err != nil {
-		return err
-	}
-	trust, err := signing.LoadTrust(*signingConfig, *trustedRoot)
-	if err != nil {
-		return err
-	}
-	res, err := attest.Run(ctx, found, attest.Options{
-		OutputDir:   *outputDir,
-		Overwrite:   *overwrite,
-		Trust:       trust,
-		Select:      signing.SelectOptions{RekorVersion: uint32(*rekorVersion)},
-		Token:       tok,
-		ServerURL:   *serverURL,
-		Concurrency: *concurrency,
-		Signing:     signing.Options{Timeout: *timeout},
-		Log:         stderr,
-	})
+	res, err := attest.Run(ctx, found, opts)
 	if err != nil {
 		return err
 	}

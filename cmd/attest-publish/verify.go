@@ -46,7 +46,7 @@ Flags:
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return parseError(err)
 	}
 	if fs.NArg() == 0 {
 		return usageError{"name at least one FILE_OR_DIGEST"}

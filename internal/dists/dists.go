@@ -1,7 +1,6 @@
 package dists
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,8 +10,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-
-	"golang.org/x/crypto/blake2b"
 )
 
 // Dist is one distribution file of a release.
@@ -161,16 +158,12 @@ func HashFile(path string) (sha []byte, blake []byte, size int64, err error) {
 	if !os.SameFile(before, after) {
 		return nil, nil, 0, fmt.Errorf("hashing %s: the file changed while it was being opened", path)
 	}
-	h := sha256.New()
-	b, err := blake2b.New256(nil)
-	if err != nil {
+	dg := NewDigester()
+	if _, err := io.CopyBuffer(dg, f, make([]byte, 1<<20)); err != nil {
 		return nil, nil, 0, fmt.Errorf("hashing %s: %w", path, err)
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(h, b), f, make([]byte, 256<<10))
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("hashing %s: %w", path, err)
-	}
-	return h.Sum(nil), b.Sum(nil), n, nil
+	sha, blake, size = dg.Sums()
+	return sha, blake, size, nil
 }
 
 func describeMode(m os.FileMode) string {

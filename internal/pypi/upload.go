@@ -402,11 +402,7 @@ func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
 // last chunk until the digests are checked, so a changed file never reaches
 // the index in full.
 func copyVerified(w io.Writer, f io.Reader, d *dists.Dist) error {
-	sh := sha256.New()
-	b2, err := blake2b.New256(nil)
-	if err != nil {
-		return err
-	}
+	dg := dists.NewDigester()
 	bufs := [2][]byte{make([]byte, chunkSize), make([]byte, chunkSize)}
 	var pending []byte
 	var total int64
@@ -414,8 +410,7 @@ func copyVerified(w io.Writer, f io.Reader, d *dists.Dist) error {
 		n, rerr := io.ReadFull(f, bufs[i])
 		if n > 0 {
 			chunk := bufs[i][:n]
-			sh.Write(chunk)
-			b2.Write(chunk)
+			dg.Write(chunk)
 			total += int64(n)
 			if total > d.Size {
 				return &DigestMismatchError{Path: d.Path, WantSize: d.Size, GotSize: total}
@@ -437,7 +432,7 @@ func copyVerified(w io.Writer, f io.Reader, d *dists.Dist) error {
 	if total != d.Size {
 		return &DigestMismatchError{Path: d.Path, WantSize: d.Size, GotSize: total}
 	}
-	gotSHA, gotB2 := sh.Sum(nil), b2.Sum(nil)
+	gotSHA, gotB2, _ := dg.Sums()
 	if !bytes.Equal(gotSHA, d.SHA256) || !bytes.Equal(gotB2, d.Blake2b256) {
 		return &DigestMismatchError{Path: d.Path, Want: hex.EncodeToString(d.SHA256), Got: hex.EncodeToString(gotSHA), WantSize: d.Size, GotSize: total}
 	}
