@@ -27,7 +27,8 @@ now() { date +%s.%N; }
 
 certs0=$("$STACK_TOOL" fulcio-certs)
 t0=$(now)
-env "${ghenv[@]}" "$CACHE/bin/attest-publish" sign --packages-dir "$OUT/ap" \
+# The dists are random bytes (no metadata to check); time only the signing.
+env "${ghenv[@]}" "$CACHE/bin/attest-publish" sign --verify-metadata=false --packages-dir "$OUT/ap" \
   --signing-config "$STACK_SIGNING_CONFIG" --trusted-root "$STACK_TRUSTED_ROOT" >"$OUT/ap.log" 2>&1
 t1=$(now)
 certs1=$("$STACK_TOOL" fulcio-certs)

@@ -20,8 +20,9 @@ type publishFlags struct {
 }
 
 // register adds publish's flags to fs. With shared set, the flags sign
-// already registered (packages-dir, trusted-root, identity-token) are left
-// out and their values are copied from sign's by release.
+// already registered (packages-dir, trusted-root, identity-token,
+// verify-metadata) are left out and their values are copied from sign's by
+// release.
 func (f *publishFlags) register(fs *flag.FlagSet, shared bool) {
 	fs.StringVar(&f.repositoryURL, "repository-url", publish.DefaultRepositoryURL, "legacy upload API of the index")
 	if !shared {
@@ -30,7 +31,9 @@ func (f *publishFlags) register(fs *flag.FlagSet, shared bool) {
 	fs.StringVar(&f.user, "user", "__token__", "upload username")
 	fs.StringVar(&f.password, "password", "", "API token or password; empty means trusted publishing (default $ATTEST_PUBLISH_PASSWORD, which keeps it out of argv)")
 	fs.BoolVar(&f.skipExisting, "skip-existing", false, "count files the index already has as done")
-	fs.BoolVar(&f.verifyMetadata, "verify-metadata", true, "check each dist's metadata before uploading anything")
+	if !shared {
+		fs.BoolVar(&f.verifyMetadata, "verify-metadata", true, "check each dist's metadata before uploading anything")
+	}
 	fs.BoolVar(&f.printHash, "print-hash", false, "print each dist's SHA-256 and BLAKE2b-256")
 	fs.BoolVar(&f.attestations, "attestations", true, "upload the PEP 740 attestations (dropped with a warning with a password unless given explicitly)")
 	fs.BoolVar(&f.verbose, "verbose", false, "print hashes and more detail")

@@ -48,7 +48,7 @@ Flags:
 		return err
 	}
 	// The shared flags are sign's; the trusted root comes from signing's trust.
-	pf.packagesDir, pf.identityToken = sf.packagesDir, sf.identityToken
+	pf.packagesDir, pf.identityToken, pf.verifyMetadata = sf.packagesDir, sf.identityToken, sf.verifyMetadata
 	popts, err := pf.options(fs, getenv, stdout, stderr)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/attest-publish/attest-publish/internal/attest"
 	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
+	"github.com/attest-publish/attest-publish/internal/pypi"
 	"github.com/attest-publish/attest-publish/internal/signing"
 )
 
@@ -20,7 +21,7 @@ import (
 type signFlags struct {
 	packagesDir, outputDir, identityToken, signingConfig, trustedRoot, serverURL string
 	rekorVersion                                                                 uint
-	overwrite                                                                    bool
+	overwrite, verifyMetadata                                                    bool
 	concurrency                                                                  int
 	timeout                                                                      time.Duration
 }
@@ -37,6 +38,7 @@ func (f *signFlags) register(fs *flag.FlagSet, getenv func(string) string, withO
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted root JSON (with --signing-config)")
 	fs.UintVar(&f.rekorVersion, "rekor-version", 0, "transparency log API: 1, 2, or 0 for v1 when offered (PyPI needs v1)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing output files")
+	fs.BoolVar(&f.verifyMetadata, "verify-metadata", true, "check each dist's metadata (what twine check checks) before signing anything")
 	fs.StringVar(&f.serverURL, "server-url", getenv("GITHUB_SERVER_URL"), "GitHub server URL for provenance (default https://github.com)")
 	fs.IntVar(&f.concurrency, "concurrency", 32, "signatures in flight at once (they mostly wait on the log and TSA)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each request to a Sigstore service")
@@ -55,6 +57,15 @@ func (f *signFlags) options(ctx context.Context, getenv func(string) string, log
 	found, err := dists.Find(f.packagesDir)
 	if err != nil {
 		return nil, attest.Options{}, err
+	}
+	if f.verifyMetadata {
+		warnings, err := pypi.CheckDists(found)
+		for _, w := range warnings {
+			fmt.Fprintf(log, "warning: %s\n", w)
+		}
+		if err != nil {
+			return nil, attest.Options{}, err
+		}
 	}
 	outputDir := f.outputDir
 	if outputDir == "" {

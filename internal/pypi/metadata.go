@@ -358,3 +358,23 @@ func checkContentType(v string) string {
 	}
 	return ""
 }
+
+// CheckDists reads and checks the metadata of every dist, as twine check
+// does, and returns the warnings and one error listing every problem.
+func CheckDists(ds []*dists.Dist) (warnings []string, err error) {
+	var problems dists.Problems
+	for _, d := range ds {
+		m, err := ReadMetadata(d.Path)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", d.Filename, err))
+			continue
+		}
+		r := Check(m, d)
+		problems = append(problems, r.Errors...)
+		warnings = append(warnings, r.Warnings...)
+	}
+	if len(problems) > 0 {
+		return warnings, fmt.Errorf("metadata check failed (turn it off with --verify-metadata=false): %w", problems)
+	}
+	return warnings, nil
+}

@@ -215,6 +215,9 @@ func TestBadInput(t *testing.T) {
 		{name: "invalid wheel name", setup: func(t *testing.T, dir string) {
 			write(t, filepath.Join(dir, "attest_publish_sample-0.1.0-py3.whl"))
 		}, want: []string{"invalid wheel filename"}},
+		{name: "broken metadata", setup: func(t *testing.T, dir string) {
+			write(t, filepath.Join(dir, "attest_publish_sample-0.1.0-py2-none-any.whl")) // not a zip
+		}, want: []string{"metadata check failed", "attest_publish_sample-0.1.0-py2-none-any.whl"}},
 		{name: "existing output", setup: func(t *testing.T, dir string) {
 			write(t, distFiles(t, dir)[0]+".sigstore.json")
 		}, want: []string{"refusing to overwrite", "--overwrite"}},
