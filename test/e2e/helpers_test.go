@@ -98,10 +98,10 @@ type result struct {
 	stdout, stderr string
 }
 
-// sign runs `attest-publish sign` in exactly the given environment.
-func sign(t *testing.T, environ map[string]string, args ...string) result {
+// command runs `attest-publish <name> args…` in exactly the given environment.
+func command(t *testing.T, environ map[string]string, name string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(attestPublish, append([]string{"sign"}, args...)...)
+	cmd := exec.Command(attestPublish, append([]string{name}, args...)...)
 	for k, v := range environ {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -116,6 +116,12 @@ func sign(t *testing.T, environ map[string]string, args ...string) result {
 		t.Fatal(err)
 	}
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// sign runs `attest-publish sign` in exactly the given environment.
+func sign(t *testing.T, environ map[string]string, args ...string) result {
+	t.Helper()
+	return command(t, environ, "sign", args...)
 }
 
 // trustArgs are the flags pointing sign at the local stack.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,23 +38,10 @@ func startIndex(t *testing.T, extra ...string) map[string]string {
 	return vars
 }
 
-// publish runs `attest-publish publish` in a runner's environment.
+// publish runs `attest-publish publish` in exactly the given environment.
 func publish(t *testing.T, environ map[string]string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(attestPublish, append([]string{"publish"}, args...)...)
-	for k, v := range environ {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if exit, ok := err.(*exec.ExitError); ok {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	return command(t, environ, "publish", args...)
 }
 
 func get(t *testing.T, url string) []byte {
