@@ -1,10 +1,7 @@
 package publish
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"os"
@@ -17,61 +14,22 @@ import (
 	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
 	"github.com/attest-publish/attest-publish/internal/pypi"
+	"github.com/attest-publish/attest-publish/internal/pypitest"
 	"github.com/attest-publish/attest-publish/internal/signing"
 	"github.com/attest-publish/attest-publish/internal/sigstoretest"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
 
 const (
-	wheelName = "sample-1.0-py3-none-any.whl"
-	sdistName = "sample-1.0.tar.gz"
+	wheelName = pypitest.WheelName
+	sdistName = pypitest.SdistName
 )
-
-const sampleMetadata = `Metadata-Version: 2.1
-Name: sample
-Version: 1.0
-Summary: A sample
-Description-Content-Type: text/plain
-
-A long description.
-`
-
-// writeRelease writes a wheel and an sdist with real metadata into a fresh
-// directory.
-func writeRelease(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	var zbuf bytes.Buffer
-	zw := zip.NewWriter(&zbuf)
-	for _, f := range [][2]string{
-		{"sample/__init__.py", "X = 1\n"},
-		{"sample-1.0.dist-info/METADATA", sampleMetadata},
-		{"sample-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: py3-none-any\n"},
-	} {
-		w, _ := zw.Create(f[0])
-		w.Write([]byte(f[1]))
-	}
-	zw.Close()
-	var tbuf bytes.Buffer
-	gz := gzip.NewWriter(&tbuf)
-	tw := tar.NewWriter(gz)
-	tw.WriteHeader(&tar.Header{Name: "sample-1.0/PKG-INFO", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(sampleMetadata))})
-	tw.Write([]byte(sampleMetadata))
-	tw.Close()
-	gz.Close()
-	for name, data := range map[string][]byte{wheelName: zbuf.Bytes(), sdistName: tbuf.Bytes()} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 // fixture is a signed release, a fake Sigstore and a fake index.
 type fixture struct {
 	dir   string
 	fake  *sigstoretest.Instance
-	index *fakeIndex
+	index *pypitest.Index
 	out   bytes.Buffer
 	log   bytes.Buffer
 }
@@ -80,7 +38,7 @@ type fixture struct {
 // Sigstore, as attest-publish sign does.
 func newSigned(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{dir: writeRelease(t), fake: sigstoretest.Start(t), index: newFakeIndex(t)}
+	f := &fixture{dir: pypitest.WriteRelease(t), fake: sigstoretest.Start(t), index: pypitest.NewIndex(t)}
 	trust, err := signing.LoadTrust(f.fake.SigningConfigPath(true, true), f.fake.TrustedRootPath())
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +70,7 @@ func (f *fixture) token(t *testing.T, audience string) *idtoken.Token {
 // options are trusted-publishing options with attestations.
 func (f *fixture) options(t *testing.T) Options {
 	return Options{
-		RepositoryURL:  f.index.url(),
+		RepositoryURL:  f.index.URL(),
 		PackagesDir:    f.dir,
 		VerifyMetadata: true,
 		TrustedRoot:    f.fake.TrustedRoot(),
@@ -139,12 +97,12 @@ func states(rep *Report) []string {
 }
 
 func TestPasswordMode(t *testing.T) {
-	index := newFakeIndex(t)
-	index.password = "s3cret"
-	dir := writeRelease(t)
+	index := pypitest.NewIndex(t)
+	index.Password = "s3cret"
+	dir := pypitest.WriteRelease(t)
 	var out, log bytes.Buffer
 	rep, err := Run(context.Background(), Options{
-		RepositoryURL:  index.url(),
+		RepositoryURL:  index.URL(),
 		PackagesDir:    dir,
 		Password:       "s3cret",
 		VerifyMetadata: true,
@@ -158,15 +116,15 @@ func TestPasswordMode(t *testing.T) {
 	if got := strings.Join(states(rep), "\n"); got != wheelName+": uploaded\n"+sdistName+": uploaded" {
 		t.Errorf("report:\n%s", got)
 	}
-	if want := index.srv.URL + "/packages/" + wheelName; rep.Entries[0].URL != want {
+	if want := index.ServerURL() + "/packages/" + wheelName; rep.Entries[0].URL != want {
 		t.Errorf("file URL %q, want %q (from the simple page)", rep.Entries[0].URL, want)
 	}
-	up := index.stored()
+	up := index.Stored()
 	if len(up) != 2 {
 		t.Fatalf("index kept %d uploads", len(up))
 	}
 	for _, u := range up {
-		if u.user != "__token__" || u.pass != "s3cret" || len(u.attestations) != 0 {
+		if u.User != "__token__" || u.Pass != "s3cret" || len(u.Attestations) != 0 {
 			t.Errorf("upload %+v", u)
 		}
 	}
@@ -176,7 +134,7 @@ func TestPasswordMode(t *testing.T) {
 	if !strings.Contains(out.String(), "blake2b-256: ") || !strings.Contains(out.String(), rep.Entries[0].Dist.SHA256Hex()) {
 		t.Errorf("--print-hash output:\n%s", out.String())
 	}
-	if index.mints != 0 {
+	if index.Mints() != 0 {
 		t.Error("password mode minted a token")
 	}
 }
@@ -194,20 +152,20 @@ func TestTrustedPublishingWithAttestations(t *testing.T) {
 			if !rep.Live() || len(rep.Entries) != 2 {
 				t.Fatalf("report %v", states(rep))
 			}
-			up := f.index.stored()
+			up := f.index.Stored()
 			if len(up) != 2 {
 				t.Fatalf("index kept %d uploads", len(up))
 			}
 			for _, u := range up {
-				if u.user != "__token__" || u.pass != "pypi-minted-1" {
-					t.Errorf("%s: auth %s:%s", u.filename, u.user, u.pass)
+				if u.User != "__token__" || u.Pass != "pypi-minted-1" {
+					t.Errorf("%s: auth %s:%s", u.Filename, u.User, u.Pass)
 				}
-				if len(u.attestations) != 2 {
-					t.Errorf("%s: %d attestations, want publish and SLSA", u.filename, len(u.attestations))
+				if len(u.Attestations) != 2 {
+					t.Errorf("%s: %d attestations, want publish and SLSA", u.Filename, len(u.Attestations))
 				}
-				want, _ := os.ReadFile(filepath.Join(f.dir, u.filename+publishSuffix))
-				if len(u.attestations) > 0 && !bytes.Equal(bytes.TrimSpace(u.attestations[0]), bytes.TrimSpace(want)) {
-					t.Errorf("%s: first attestation is not the publish attestation on disk", u.filename)
+				want, _ := os.ReadFile(filepath.Join(f.dir, u.Filename+publishSuffix))
+				if len(u.Attestations) > 0 && !bytes.Equal(bytes.TrimSpace(u.Attestations[0]), bytes.TrimSpace(want)) {
+					t.Errorf("%s: first attestation is not the publish attestation on disk", u.Filename)
 				}
 			}
 			masked := strings.Contains(f.out.String(), "::add-mask::pypi-minted-1")
@@ -231,8 +189,8 @@ func TestModifiedDistIsNeverUploaded(t *testing.T) {
 		if err == nil {
 			t.Fatal("Run succeeded")
 		}
-		if f.index.uploadRequests() != 0 {
-			t.Errorf("the index saw %d upload(s)", f.index.uploadRequests())
+		if f.index.UploadRequests() != 0 {
+			t.Errorf("the index saw %d upload(s)", f.index.UploadRequests())
 		}
 		if rep != nil && rep.Live() {
 			t.Error("report says live")
@@ -241,7 +199,7 @@ func TestModifiedDistIsNeverUploaded(t *testing.T) {
 	t.Run("during the run: re-hash before upload", func(t *testing.T) {
 		f := newSigned(t)
 		// The wheel is uploaded first; while it is, the sdist changes.
-		f.index.onUpload = func(n int, filename string) {
+		f.index.OnUpload = func(n int, filename string) {
 			if n == 1 {
 				os.WriteFile(filepath.Join(f.dir, sdistName), []byte("swapped during the upload"), 0o644)
 			}
@@ -250,13 +208,13 @@ func TestModifiedDistIsNeverUploaded(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "changed after it was hashed and verified") {
 			t.Fatalf("err = %v", err)
 		}
-		for _, u := range f.index.stored() {
-			if u.filename == sdistName {
+		for _, u := range f.index.Stored() {
+			if u.Filename == sdistName {
 				t.Error("the modified sdist reached the index")
 			}
 		}
-		if f.index.uploadRequests() != 1 {
-			t.Errorf("upload requests = %d, want 1", f.index.uploadRequests())
+		if f.index.UploadRequests() != 1 {
+			t.Errorf("upload requests = %d, want 1", f.index.UploadRequests())
 		}
 		got := states(rep)
 		if got[0] != wheelName+": uploaded" || !strings.HasPrefix(got[1], sdistName+": not uploaded [") {
@@ -269,18 +227,18 @@ func TestFailureHalfwayThenSkipExisting(t *testing.T) {
 	f := newSigned(t)
 	// The index dies after the first file: every later upload loses its
 	// connection.
-	f.index.respond = func(n int, filename string) action {
+	f.index.Respond = func(n int, filename string) pypitest.Action {
 		if n == 1 {
-			return accept
+			return pypitest.Accept
 		}
-		return drop
+		return pypitest.Drop
 	}
 	rep, err := Run(context.Background(), f.options(t))
 	if err == nil {
 		t.Fatal("Run succeeded")
 	}
-	if f.index.uploadRequests() != 5 {
-		t.Errorf("upload requests = %d, want 1 + 4 attempts", f.index.uploadRequests())
+	if f.index.UploadRequests() != 5 {
+		t.Errorf("upload requests = %d, want 1 + 4 attempts", f.index.UploadRequests())
 	}
 	if len(rep.Entries) != 2 || rep.Entries[0].State != Uploaded || rep.Entries[1].State != NotUploaded ||
 		rep.Entries[0].Reason != "" || !strings.Contains(rep.Entries[1].Reason, "giving up after 4 attempts") {
@@ -289,7 +247,7 @@ func TestFailureHalfwayThenSkipExisting(t *testing.T) {
 	var printed bytes.Buffer
 	rep.Print(&printed)
 	for _, want := range []string{
-		"1 of 2 distribution(s) live on " + f.index.url(),
+		"1 of 2 distribution(s) live on " + f.index.URL(),
 		wheelName + "  uploaded      " + rep.Entries[0].Dist.SHA256Hex(),
 		sdistName + "            not uploaded  " + rep.Entries[1].Dist.SHA256Hex(),
 		"rerun with --skip-existing",
@@ -300,7 +258,7 @@ func TestFailureHalfwayThenSkipExisting(t *testing.T) {
 	}
 
 	// The index is back: a rerun with skip-existing finishes the job.
-	f.index.respond = nil
+	f.index.Respond = nil
 	opts := f.options(t)
 	opts.SkipExisting = true
 	rep, err = Run(context.Background(), opts)
@@ -313,7 +271,7 @@ func TestFailureHalfwayThenSkipExisting(t *testing.T) {
 	if !strings.HasSuffix(rep.Entries[0].URL, "/packages/"+wheelName) {
 		t.Errorf("skipped file URL %q", rep.Entries[0].URL)
 	}
-	if n := len(f.index.stored()); n != 2 {
+	if n := len(f.index.Stored()); n != 2 {
 		t.Errorf("index holds %d files", n)
 	}
 	// Without skip-existing, the existing file is a failure.
@@ -325,11 +283,11 @@ func TestFailureHalfwayThenSkipExisting(t *testing.T) {
 
 func TestUploadThatLandedIsNotRetried(t *testing.T) {
 	f := newSigned(t)
-	f.index.respond = func(n int, filename string) action {
+	f.index.Respond = func(n int, filename string) pypitest.Action {
 		if n == 1 {
-			return storeDrop
+			return pypitest.StoreDrop
 		}
-		return accept
+		return pypitest.Accept
 	}
 	rep, err := Run(context.Background(), f.options(t))
 	if err != nil {
@@ -338,8 +296,8 @@ func TestUploadThatLandedIsNotRetried(t *testing.T) {
 	if rep.Entries[0].State != AlreadyLanded || !strings.HasSuffix(rep.Entries[0].URL, "/packages/"+wheelName) {
 		t.Errorf("report %q, URL %q", states(rep), rep.Entries[0].URL)
 	}
-	if f.index.uploadRequests() != 2 {
-		t.Errorf("upload requests = %d, want 2 (the landed file is not sent again)", f.index.uploadRequests())
+	if f.index.UploadRequests() != 2 {
+		t.Errorf("upload requests = %d, want 2 (the landed file is not sent again)", f.index.UploadRequests())
 	}
 }
 
@@ -401,8 +359,8 @@ func TestBadAttestationAbortsBeforeAnyUpload(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want it to say %q", err, tt.wantErr)
 			}
-			if f.index.uploadRequests() != 0 || f.index.mints != 0 {
-				t.Errorf("uploads %d, mints %d before the abort", f.index.uploadRequests(), f.index.mints)
+			if f.index.UploadRequests() != 0 || f.index.Mints() != 0 {
+				t.Errorf("uploads %d, mints %d before the abort", f.index.UploadRequests(), f.index.Mints())
 			}
 			for _, e := range rep.Entries {
 				if e.State != NotUploaded {
@@ -415,7 +373,7 @@ func TestBadAttestationAbortsBeforeAnyUpload(t *testing.T) {
 
 func TestMintRefusalDiagnosis(t *testing.T) {
 	f := newSigned(t)
-	f.index.mintRefusal = map[string]any{
+	f.index.MintRefusal = map[string]any{
 		"message": "Token request failed",
 		"errors": []map[string]string{{
 			"code":        "invalid-publisher",
@@ -432,22 +390,22 @@ func TestMintRefusalDiagnosis(t *testing.T) {
 			t.Errorf("diagnosis lacks %q:\n%v", want, err)
 		}
 	}
-	if f.index.uploadRequests() != 0 || rep.Live() {
-		t.Errorf("uploads %d, report %q", f.index.uploadRequests(), states(rep))
+	if f.index.UploadRequests() != 0 || rep.Live() {
+		t.Errorf("uploads %d, report %q", f.index.UploadRequests(), states(rep))
 	}
 }
 
 func TestMetadataErrorsAbort(t *testing.T) {
-	index := newFakeIndex(t)
-	dir := writeRelease(t)
+	index := pypitest.NewIndex(t)
+	dir := pypitest.WriteRelease(t)
 	// A wheel whose metadata names another version.
 	os.Rename(filepath.Join(dir, wheelName), filepath.Join(dir, "sample-1.0-py2-none-any.whl"))
 	os.WriteFile(filepath.Join(dir, "sample-1.0-py3-none-any.whl"), []byte("not a zip"), 0o644)
-	rep, err := Run(context.Background(), Options{RepositoryURL: index.url(), PackagesDir: dir, Password: "x", VerifyMetadata: true})
+	rep, err := Run(context.Background(), Options{RepositoryURL: index.URL(), PackagesDir: dir, Password: "x", VerifyMetadata: true})
 	if err == nil || !strings.Contains(err.Error(), "metadata check failed") || !strings.Contains(err.Error(), wheelName) {
 		t.Fatalf("err = %v", err)
 	}
-	if index.uploadRequests() != 0 || rep.Live() {
+	if index.UploadRequests() != 0 || rep.Live() {
 		t.Error("uploaded despite a metadata error")
 	}
 }
@@ -476,11 +434,11 @@ func TestSimpleURL(t *testing.T) {
 
 func TestTransientFailureIsRetried(t *testing.T) {
 	f := newSigned(t)
-	f.index.respond = func(n int, filename string) action {
+	f.index.Respond = func(n int, filename string) pypitest.Action {
 		if n == 1 {
-			return serverFail
+			return pypitest.ServerFail
 		}
-		return accept
+		return pypitest.Accept
 	}
 	rep, err := Run(context.Background(), f.options(t))
 	if err != nil {
@@ -489,7 +447,7 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	if got := strings.Join(states(rep), "\n"); got != wheelName+": uploaded\n"+sdistName+": uploaded" {
 		t.Errorf("report:\n%s", got)
 	}
-	if f.index.uploadRequests() != 3 {
-		t.Errorf("upload requests = %d, want 3", f.index.uploadRequests())
+	if f.index.UploadRequests() != 3 {
+		t.Errorf("upload requests = %d, want 3", f.index.UploadRequests())
 	}
 }

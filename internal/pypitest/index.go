@@ -1,4 +1,8 @@
-package publish
+// Package pypitest is a fake package index for tests: PyPI's trusted
+// publishing audience and mint-token endpoints, the legacy upload API and
+// PEP 503 simple pages, with ways to make uploads fail; and a tiny real
+// release (a wheel and an sdist with core metadata) to publish.
+package pypitest
 
 import (
 	"crypto/sha256"
@@ -16,48 +20,52 @@ import (
 	"github.com/attest-publish/attest-publish/internal/idtoken"
 )
 
-// action is how the fake index answers one upload.
-type action int
+// Action is how the fake index answers one upload.
+type Action int
 
 const (
-	accept     action = iota // store the file and answer 200
-	drop                     // read the request, then close the connection
-	storeDrop                // store the file, then close the connection
-	serverFail               // answer 503
+	Accept     Action = iota // store the file and answer 200
+	Drop                     // read the request, then close the connection
+	StoreDrop                // store the file, then close the connection
+	ServerFail               // answer 503
 )
 
-// received is one complete upload the fake index received.
-type received struct {
-	filename     string
-	sha256       string
-	user, pass   string
-	attestations []json.RawMessage
+// Upload is one complete upload the fake index received.
+type Upload struct {
+	// Filename and SHA256 identify the file.
+	Filename, SHA256 string
+	// User and Pass are the Basic auth credentials.
+	User, Pass string
+	// Attestations is the attestations field, parsed.
+	Attestations []json.RawMessage
 }
 
-// fakeIndex is an httptest package index: trusted-publishing audience and
+// Index is an httptest package index: trusted-publishing audience and
 // mint-token, the legacy upload API and PEP 503 simple pages.
-type fakeIndex struct {
+type Index struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
 	files    map[string]string // filename → sha256
-	uploads  []received
+	uploads  []Upload
 	requests int
 	mints    int
-	// respond picks the answer to upload request n (1-based); nil accepts.
-	respond func(n int, filename string) action
-	// onUpload runs after an upload request is read.
-	onUpload func(n int, filename string)
-	// mintRefusal, when set, is the 422 body of mint-token.
-	mintRefusal any
-	// password is the one Basic auth password accepted ("" accepts minted
+	// Respond picks the answer to upload request n (1-based); nil accepts.
+	Respond func(n int, filename string) Action
+	// OnUpload runs after an upload request is read.
+	OnUpload func(n int, filename string)
+	// MintRefusal, when set, is the 422 body of mint-token.
+	MintRefusal any
+	// Password is the one Basic auth password accepted ("" accepts minted
 	// tokens only).
-	password string
+	Password string
 }
 
-func newFakeIndex(t *testing.T) *fakeIndex {
+// NewIndex starts an index; it stops when the test ends. Set the exported
+// fields before uploads start or between runs.
+func NewIndex(t testing.TB) *Index {
 	t.Helper()
-	f := &fakeIndex{files: map[string]string{}}
+	f := &Index{files: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_/oidc/audience", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"audience":"pypi"}`)
@@ -70,9 +78,21 @@ func newFakeIndex(t *testing.T) *fakeIndex {
 	return f
 }
 
-func (f *fakeIndex) url() string { return f.srv.URL + "/legacy/" }
+// URL is the legacy upload URL.
+func (f *Index) URL() string { return f.srv.URL + "/legacy/" }
 
-func (f *fakeIndex) mint(w http.ResponseWriter, r *http.Request) {
+// ServerURL is the index root.
+func (f *Index) ServerURL() string { return f.srv.URL }
+
+// Mints counts the API tokens minted.
+func (f *Index) Mints() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.mints
+}
+
+// mint answers mint-token.
+func (f *Index) mint(w http.ResponseWriter, r *http.Request) {
 	var body struct{ Token string }
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		http.Error(w, err.Error(), 400)
@@ -86,18 +106,19 @@ func (f *fakeIndex) mint(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.mintRefusal != nil {
+	if f.MintRefusal != nil {
 		w.WriteHeader(http.StatusUnprocessableEntity)
-		json.NewEncoder(w).Encode(f.mintRefusal)
+		json.NewEncoder(w).Encode(f.MintRefusal)
 		return
 	}
 	f.mints++
 	fmt.Fprintf(w, `{"success":true,"token":"pypi-minted-%d","expires":4102444800}`, f.mints)
 }
 
-func (f *fakeIndex) upload(w http.ResponseWriter, r *http.Request) {
-	var u received
-	u.user, u.pass, _ = r.BasicAuth()
+// upload answers the legacy upload API.
+func (f *Index) upload(w http.ResponseWriter, r *http.Request) {
+	var u Upload
+	u.User, u.Pass, _ = r.BasicAuth()
 	mr, err := r.MultipartReader()
 	if err != nil {
 		http.Error(w, err.Error(), 400)
@@ -114,16 +135,16 @@ func (f *fakeIndex) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		switch p.FormName() {
 		case "content":
-			u.filename = p.FileName()
+			u.Filename = p.FileName()
 			h := sha256.New()
 			if _, err := io.Copy(h, p); err != nil {
 				http.Error(w, err.Error(), 400)
 				return
 			}
-			u.sha256 = hex.EncodeToString(h.Sum(nil))
+			u.SHA256 = hex.EncodeToString(h.Sum(nil))
 		case "attestations":
 			data, _ := io.ReadAll(p)
-			if err := json.Unmarshal(data, &u.attestations); err != nil {
+			if err := json.Unmarshal(data, &u.Attestations); err != nil {
 				http.Error(w, "Invalid attestations: "+err.Error(), 400)
 				return
 			}
@@ -132,21 +153,21 @@ func (f *fakeIndex) upload(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests++
 	n := f.requests
-	respond, onUpload := f.respond, f.onUpload
+	respond, onUpload := f.Respond, f.OnUpload
 	f.mu.Unlock()
 	if onUpload != nil {
-		onUpload(n, u.filename)
+		onUpload(n, u.Filename)
 	}
-	act := accept
+	act := Accept
 	if respond != nil {
-		act = respond(n, u.filename)
+		act = respond(n, u.Filename)
 	}
 	f.mu.Lock()
-	authorized := u.user == "__token__" && strings.HasPrefix(u.pass, "pypi-minted-") || f.password != "" && u.pass == f.password
-	_, exists := f.files[u.filename]
+	authorized := u.User == "__token__" && strings.HasPrefix(u.Pass, "pypi-minted-") || f.Password != "" && u.Pass == f.Password
+	_, exists := f.files[u.Filename]
 	f.mu.Unlock()
 	switch {
-	case act == serverFail:
+	case act == ServerFail:
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return
 	case !authorized:
@@ -156,13 +177,13 @@ func (f *fakeIndex) upload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "File already exists. See https://pypi.org/help/#file-name-reuse for more information.", 400)
 		return
 	}
-	if act == accept || act == storeDrop {
+	if act == Accept || act == StoreDrop {
 		f.mu.Lock()
-		f.files[u.filename] = u.sha256
+		f.files[u.Filename] = u.SHA256
 		f.uploads = append(f.uploads, u)
 		f.mu.Unlock()
 	}
-	if act == drop || act == storeDrop {
+	if act == Drop || act == StoreDrop {
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err == nil {
 			conn.Close()
@@ -172,7 +193,8 @@ func (f *fakeIndex) upload(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "OK")
 }
 
-func (f *fakeIndex) simple(w http.ResponseWriter, r *http.Request) {
+// simple serves a PEP 503 project page.
+func (f *Index) simple(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -194,14 +216,15 @@ func (f *fakeIndex) simple(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "</body></html>\n")
 }
 
-// stored returns the uploads the index kept.
-func (f *fakeIndex) stored() []received {
+// Stored returns the uploads the index kept.
+func (f *Index) Stored() []Upload {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]received(nil), f.uploads...)
+	return append([]Upload(nil), f.uploads...)
 }
 
-func (f *fakeIndex) uploadRequests() int {
+// UploadRequests counts upload requests, answered or not.
+func (f *Index) UploadRequests() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.requests
