@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
@@ -17,13 +18,16 @@ import (
 // already been printed.
 var errNotVerified = errors.New("verification failed")
 
+// verifyNow is the clock the embedded root's staleness is judged by.
+var verifyNow = time.Now
+
 func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f verifyFlags
 	f.register(fs)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: attest-publish verify [flags] FILE_OR_DIGEST...
+		fmt.Fprint(fs.Output(), `Usage: attest-publish verify [flags] FILE_OR_DIGEST_OR_DIR...
 
 Verifies each artifact against every --bundle and --attestation given:
 Sigstore cryptography (log entry, signed time, certificate chain, SCTs,
@@ -32,14 +36,29 @@ provenance (which must always agree with the signing certificate), and the
 PEP 740 rules (exactly one subject naming the dist). Exit status 0 only if
 every artifact verifies; one verdict line per artifact names the failed check.
 
-FILE_OR_DIGEST is a digest only when it is sha256:<64 hex> and no such file
-exists. Regular expressions are anchored: the whole value must match.
-Keyless verification needs one identity flag and one issuer flag; --key
-replaces them.
+FILE_OR_DIGEST is a digest only when it is sha256:<64 hex> or
+sha512:<128 hex> and no such file exists (for DSSE bundles it names the
+in-toto subject; PEP 740 subjects need sha256). A directory verifies every
+dist in it (*.whl, *.tar.gz, *.zip; one release) against the material next
+to it: <dist>.sigstore.json, <dist>.publish.attestation and
+<dist>.slsa.attestation, each of which must satisfy the policy; a dist with
+none fails. --bundle and --attestation apply to the file and digest
+arguments only. Artifacts are verified concurrently, one verdict each.
 
-Not yet: the embedded public-good trusted root, TUF, fetching from the GitHub
-attestations API or a PyPI Integrity API, and batch directories — for now
---trusted-root is required.
+Trust: --trusted-root FILE; otherwise the public-good trusted root embedded
+in this binary (a dated snapshot: a warning goes to stderr when it is older
+than 183 days or when none of its logs or CAs of a kind is still valid),
+or staging's with --staging (ignored when --trusted-root is given, so the
+file is the only trust anchor). --tuf fetches the current root (public-good or
+--staging) with sigstore-go's TUF client instead; nothing else uses the
+network.
+
+Regular expressions are anchored: the whole value must match. Keyless
+verification needs one identity flag and one issuer flag; --key replaces
+them.
+
+Not yet: fetching from the GitHub attestations API or a PyPI Integrity API,
+and GitHub's own Sigstore instance.
 
 Flags:
 `)
@@ -49,24 +68,30 @@ Flags:
 		return parseError(err)
 	}
 	if fs.NArg() == 0 {
-		return usageError{"name at least one FILE_OR_DIGEST"}
+		return usageError{"name at least one FILE_OR_DIGEST or directory"}
 	}
 	if f.format != "text" && f.format != "json" {
 		return usageError{"--format must be text or json"}
 	}
-	if f.trustedRoot == "" {
-		return usageError{"--trusted-root is required (the embedded public-good root and TUF are not built yet)"}
+	if f.trustedRoot != "" && f.tuf {
+		return usageError{"--trusted-root and --tuf are exclusive: give a file or fetch one"}
 	}
-	if len(f.bundles)+len(f.attestations) == 0 {
-		return usageError{"give --bundle or --attestation"}
+	dirs := map[string]bool{}
+	for _, a := range fs.Args() {
+		if st, err := os.Stat(a); err == nil && st.IsDir() {
+			dirs[a] = true
+		}
+	}
+	if len(dirs) < fs.NArg() && len(f.bundles)+len(f.attestations) == 0 {
+		return usageError{"give --bundle or --attestation (or name a directory of dists with their .sigstore.json / .publish.attestation next to them)"}
 	}
 	policy, err := f.policy()
 	if err != nil {
 		return err
 	}
-	results := make([]verification.Result, 0, fs.NArg())
-	trust, err := verification.LoadTrust(f.trustedRoot, f.key)
+	trust, err := f.loadTrust(stderr)
 	if err != nil {
+		results := make([]verification.Result, 0, fs.NArg())
 		for _, a := range fs.Args() {
 			results = append(results, failed(a, verification.CheckTrustedRoot, err))
 		}
@@ -76,52 +101,69 @@ Flags:
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	sets, loadErr := loadMaterial(f.bundles, f.attestations)
-	for _, arg := range fs.Args() {
-		if loadErr != nil {
-			results = append(results, failed(arg, verification.CheckMaterial, loadErr))
-			continue
-		}
-		a, err := artifactArg(arg, f.distributionName)
-		if err != nil {
-			results = append(results, failed(arg, verification.CheckMaterial, err))
-			continue
-		}
-		results = append(results, checker.Verify(a, sets))
+	var sets []*verification.MaterialSet
+	var loadErr error
+	if len(dirs) < fs.NArg() {
+		sets, loadErr = verification.LoadMaterial(f.bundles, f.attestations)
 	}
+	// One job per artifact: file and digest arguments with the global
+	// material, each dist of a directory with its own.
+	var jobs []func() verification.Result
+	for _, arg := range fs.Args() {
+		switch {
+		case dirs[arg]:
+			items, err := verification.FindBatch(arg)
+			if err != nil {
+				jobs = append(jobs, func() verification.Result {
+					return failed(arg, verification.CheckMaterial, fmt.Errorf("directory: %w", err))
+				})
+				continue
+			}
+			for _, it := range items {
+				jobs = append(jobs, func() verification.Result { return checker.VerifyItem(it) })
+			}
+		case loadErr != nil:
+			jobs = append(jobs, func() verification.Result { return failed(arg, verification.CheckMaterial, loadErr) })
+		default:
+			jobs = append(jobs, func() verification.Result {
+				a, err := artifactArg(arg, f.distributionName)
+				if err != nil {
+					return failed(arg, verification.CheckMaterial, err)
+				}
+				return checker.Verify(a, sets)
+			})
+		}
+	}
+	results := verification.RunConcurrently(len(jobs), 0, func(i int) verification.Result { return jobs[i]() })
 	return report(f.format, results, stdout)
 }
 
-// loadMaterial reads every bundle and attestation file.
-func loadMaterial(bundles, attestations []string) ([]*verification.MaterialSet, error) {
-	var sets []*verification.MaterialSet
-	for _, p := range bundles {
-		s, err := verification.LoadBundles(p)
-		if err != nil {
-			return nil, fmt.Errorf("bundle: %w", err)
-		}
-		sets = append(sets, s)
+// loadTrust picks the trust: the --trusted-root file, the TUF root when
+// --tuf asks, or the embedded snapshot (with its staleness warnings).
+func (f *verifyFlags) loadTrust(stderr io.Writer) (*verification.Trust, error) {
+	switch {
+	case f.trustedRoot != "":
+		return verification.LoadTrust(f.trustedRoot, f.key)
+	case f.tuf:
+		return verification.LoadTUFTrust(f.staging, f.key)
 	}
-	for _, p := range attestations {
-		s, err := verification.LoadAttestations(p)
-		if err != nil {
-			return nil, fmt.Errorf("attestation: %w", err)
-		}
-		sets = append(sets, s)
+	er := verification.PublicGood
+	if f.staging {
+		er = verification.Staging
 	}
-	return sets, nil
+	trust, warnings, err := verification.LoadEmbeddedTrust(er, f.key, verifyNow())
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	return trust, err
 }
 
 // artifactArg reads FILE_OR_DIGEST: a digest only when it looks like one and
 // no such file exists.
 func artifactArg(arg, distName string) (verification.Artifact, error) {
-	if strings.HasPrefix(arg, "sha256:") {
+	if verification.IsDigestArg(arg) {
 		if _, err := os.Stat(arg); err != nil {
-			d, err := verification.ParseDigest(arg)
-			if err != nil {
-				return verification.Artifact{}, err
-			}
-			return verification.Artifact{Name: arg, SHA256: d, Filename: distName}, nil
+			return verification.ArtifactFromDigest(arg, distName)
 		}
 	}
 	a, err := verification.ArtifactFromFile(arg)

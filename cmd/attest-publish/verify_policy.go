@@ -12,6 +12,7 @@ import (
 type verifyFlags struct {
 	bundles, attestations           []string
 	trustedRoot, key, format        string
+	staging, tuf                    bool
 	distributionName                string
 	identity, identityRegexp        string
 	issuer, issuerRegexp            string
@@ -39,7 +40,9 @@ func (s *stringList) Set(v string) error {
 func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.Var((*stringList)(&f.bundles), "bundle", "Sigstore bundle (v0.1–v0.3 JSON, or JSONL: any line that satisfies the policy counts); repeatable")
 	fs.Var((*stringList)(&f.attestations), "attestation", "PEP 740 attestation object, or PyPI Integrity API provenance object; repeatable")
-	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (required for now)")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (default: the embedded public-good snapshot, or staging's with --staging)")
+	fs.BoolVar(&f.staging, "staging", false, "trust Sigstore's staging instance instead of public-good (embedded snapshot, or live with --tuf)")
+	fs.BoolVar(&f.tuf, "tuf", false, "fetch the current trusted root with sigstore-go's TUF client (network; cached in ~/.sigstore)")
 	fs.StringVar(&f.key, "key", "", "PEM public key the bundle must be signed with (cosign generate-key-pair's cosign.pub works)")
 	fs.StringVar(&f.format, "format", "text", "output: text or json")
 	fs.StringVar(&f.distributionName, "distribution-name", "", "dist filename PEP 740 subjects must name when the artifact is given as a digest")

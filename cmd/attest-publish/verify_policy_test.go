@@ -61,6 +61,9 @@ func TestArtifactArg(t *testing.T) {
 		{arg: "sha256:" + strings.Repeat("ab", 31), err: "64 hex"},
 		{arg: "sha256:" + strings.Repeat("zz", 32), err: "invalid byte"},
 		{arg: "no-such-file", err: "opening artifact"},
+		{arg: "sha512:" + strings.Repeat("cd", 64)},
+		{arg: "sha512:" + strings.Repeat("cd", 32), err: "want 128 hex characters after sha512:"},
+		{arg: "md5:" + strings.Repeat("cd", 16), err: "opening artifact"},
 	}
 	for _, tt := range tests {
 		a, err := artifactArg(tt.arg, "foo-1.0.tar.gz")
@@ -70,7 +73,7 @@ func TestArtifactArg(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || len(a.SHA256) != 32 || a.Filename != "foo-1.0.tar.gz" {
+		if err != nil || len(a.SHA256)+len(a.SHA512) != 32*(1+strings.Count(tt.arg, "sha512:")) || a.Filename != "foo-1.0.tar.gz" {
 			t.Errorf("%s: %+v, %v", tt.arg, a, err)
 		}
 	}
@@ -83,6 +86,8 @@ func TestVerifyUsage(t *testing.T) {
 		{"verify", "--trusted-root", "r.json", "x"},
 		{"verify", "--trusted-root", "r.json", "--bundle", "b", "--format", "xml", "x"},
 		{"verify", "--trusted-root", "r.json", "--bundle", "b", "--certificate-identity", "s", "x"},
+		{"verify", "--trusted-root", "r.json", "--tuf", "--bundle", "b", "--certificate-identity", "s", "--certificate-oidc-issuer", "i", "x"},
+		{"verify", "--bundle", "b", "x"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), args, &out, &errb, func(string) string { return "" }); code != 2 {

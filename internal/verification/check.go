@@ -38,6 +38,11 @@ func LoadTrust(trustedRootPath, keyPath string) (*Trust, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading trusted root %s: %w", trustedRootPath, err)
 	}
+	return newTrust(tr, keyPath)
+}
+
+// newTrust adds the optional public key to a parsed trusted root.
+func newTrust(tr *root.TrustedRoot, keyPath string) (*Trust, error) {
 	t := &Trust{material: tr, hasTlogs: len(tr.RekorLogs()) > 0, hasCT: len(tr.CTLogs()) > 0}
 	if keyPath == "" {
 		return t, nil
@@ -319,8 +324,10 @@ func (c *Checker) runChecks(a Artifact, m Material, ir *itemResult) error {
 		}
 		defer f.Close()
 		artOpt = verify.WithArtifact(f)
-	default:
+	case a.SHA256 != nil:
 		artOpt = verify.WithArtifactDigest("sha256", a.SHA256)
+	default:
+		artOpt = verify.WithArtifactDigest("sha512", a.SHA512)
 	}
 	var popts []verify.PolicyOption
 	if c.trust.keyed {
@@ -442,6 +449,9 @@ func checkSubject(st *intoto.Statement, a Artifact, pep740 bool) error {
 	}
 	want256 := hex.EncodeToString(a.SHA256)
 	if pep740 {
+		if a.SHA256 == nil {
+			return fail(CheckSubject, "PEP 740 subjects are named by sha256: give the file or its sha256: digest")
+		}
 		subs := st.GetSubject()
 		if len(subs) != 1 {
 			return fail(CheckSubject, "statement has %d subjects, PEP 740 wants exactly one", len(subs))
@@ -463,9 +473,12 @@ func checkSubject(st *intoto.Statement, a Artifact, pep740 bool) error {
 	}
 	for _, s := range st.GetSubject() {
 		d := s.GetDigest()
-		if strings.EqualFold(d["sha256"], want256) || (want512 != "" && strings.EqualFold(d["sha512"], want512)) {
+		if (want256 != "" && strings.EqualFold(d["sha256"], want256)) || (want512 != "" && strings.EqualFold(d["sha512"], want512)) {
 			return nil
 		}
+	}
+	if want256 == "" {
+		return fail(CheckSubject, "no statement subject has the artifact's digest sha512:%s", want512)
 	}
 	return fail(CheckSubject, "no statement subject has the artifact's digest sha256:%s", want256)
 }

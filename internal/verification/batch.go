@@ -1,0 +1,119 @@
+package verification
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/attest-publish/attest-publish/internal/dists"
+)
+
+// Sidecar suffixes: the files next to a dist that hold its signed material.
+var (
+	// BundleSuffixes name Sigstore bundles (<dist>.sigstore.json).
+	BundleSuffixes = []string{".sigstore.json"}
+	// AttestationSuffixes name PEP 740 attestations.
+	AttestationSuffixes = []string{".publish.attestation", ".slsa.attestation"}
+)
+
+// BatchItem is one dist of a directory with the material found next to it.
+type BatchItem struct {
+	// Artifact is the dist, hashed.
+	Artifact Artifact
+	// Bundles and Attestations are the sidecar files that exist.
+	Bundles, Attestations []string
+}
+
+// FindBatch lists the dists directly in dir (with dists.Find: valid names,
+// regular files, one release) and the sidecar files next to each.
+func FindBatch(dir string) ([]BatchItem, error) {
+	ds, err := dists.Find(dir)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]BatchItem, 0, len(ds))
+	for _, d := range ds {
+		it := BatchItem{Artifact: Artifact{Name: d.Path, Path: d.Path, SHA256: d.SHA256, Filename: d.Filename}}
+		for _, s := range BundleSuffixes {
+			if exists(d.Path + s) {
+				it.Bundles = append(it.Bundles, d.Path+s)
+			}
+		}
+		for _, s := range AttestationSuffixes {
+			if exists(d.Path + s) {
+				it.Attestations = append(it.Attestations, d.Path+s)
+			}
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// LoadMaterial reads bundle and attestation files into material sets.
+func LoadMaterial(bundles, attestations []string) ([]*MaterialSet, error) {
+	var sets []*MaterialSet
+	for _, p := range bundles {
+		s, err := LoadBundles(p)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+		sets = append(sets, s)
+	}
+	for _, p := range attestations {
+		s, err := LoadAttestations(p)
+		if err != nil {
+			return nil, fmt.Errorf("attestation: %w", err)
+		}
+		sets = append(sets, s)
+	}
+	return sets, nil
+}
+
+// VerifyItem verifies a dist against every sidecar found next to it; each
+// must satisfy the policy, and a dist with none fails.
+func (c *Checker) VerifyItem(it BatchItem) Result {
+	if len(it.Bundles)+len(it.Attestations) == 0 {
+		return Result{Artifact: it.Artifact.Name, FailedCheck: CheckMaterial, Checks: []string{},
+			Error: fmt.Sprintf("no bundle or attestation next to it (looked for %s + %s)", it.Artifact.Filename, strings.Join(append(slices.Clone(BundleSuffixes), AttestationSuffixes...), ", "))}
+	}
+	sets, err := LoadMaterial(it.Bundles, it.Attestations)
+	if err != nil {
+		return Result{Artifact: it.Artifact.Name, FailedCheck: CheckMaterial, Error: err.Error(), Checks: []string{}}
+	}
+	return c.Verify(it.Artifact, sets)
+}
+
+// RunConcurrently calls job(0) … job(n-1) on up to workers goroutines
+// (GOMAXPROCS when workers < 1) and returns the results in index order.
+func RunConcurrently(n, workers int, job func(i int) Result) []Result {
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, n)
+	results := make([]Result, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = job(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
+}
