@@ -25,7 +25,7 @@ test:
 
 ## unit: Go unit tests only (in-process fakes, no stack)
 unit:
-	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 ./...
 
 ## lint: gofmt, go vet, staticcheck
 lint:

@@ -11,8 +11,8 @@ step() { printf '\n== %s\n' "$*"; }
 step "lint (gofmt, go vet, staticcheck)"
 ./scripts/lint.sh
 
-step "unit tests"
-go test -count=1 ./...
+step "unit tests (race detector on)"
+go test -race -count=1 ./...
 
 step "dependencies (MariaDB, Python judges)"
 make --no-print-directory deps

@@ -80,10 +80,13 @@ func TestRekorConflict(t *testing.T) {
 
 func TestConcurrentSigning(t *testing.T) {
 	in := sigstoretest.Start(t)
-	opts := bundleOptions(t, in, in.Token(nil))
+	token := in.Token(nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for i := range 8 {
+		// sign.Rekor sets itself up lazily on first use, so each goroutine
+		// gets its own: the fake servers are what is shared.
+		opts := bundleOptions(t, in, token)
 		wg.Go(func() {
 			key, err := sign.NewEphemeralKeypair(nil)
 			if err == nil {
