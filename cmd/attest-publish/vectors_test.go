@@ -99,7 +99,9 @@ func vectorsDir(t *testing.T) string {
 	return dir
 }
 
-func TestVectors(t *testing.T) {
+// loadVectors returns the test vectors' directory and its manifest's cases.
+func loadVectors(t *testing.T) (string, []vectorCase) {
+	t.Helper()
 	dir := vectorsDir(t)
 	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
@@ -114,10 +116,15 @@ func TestVectors(t *testing.T) {
 	if len(manifest.Cases) == 0 {
 		t.Fatal("manifest lists no cases")
 	}
+	return dir, manifest.Cases
+}
+
+func TestVectors(t *testing.T) {
+	dir, cases := loadVectors(t)
 	type tally struct{ pass, known int }
 	tallies := map[string]*tally{}
 	seenKnown := map[string]bool{}
-	for _, c := range manifest.Cases {
+	for _, c := range cases {
 		caseDir := filepath.Join(dir, c.Name)
 		if c.Format == "tuf-root-metadata" {
 			t.Run(c.Name, func(t *testing.T) { checkTUFRoot(t, dir, c) })

@@ -106,20 +106,10 @@ func TestVerifyEmbeddedRoot(t *testing.T) {
 // snapshot must give the same verdict as the file.
 func TestVectorsEmbeddedRoot(t *testing.T) {
 	setVerifyNow(t, verification.PublicGood.Snapshot.Add(24*time.Hour))
-	dir := vectorsDir(t)
-	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var manifest struct {
-		Cases []vectorCase `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &manifest); err != nil {
-		t.Fatal(err)
-	}
+	dir, cases := loadVectors(t)
 	embedded := sha256.Sum256(verification.PublicGood.JSON)
 	n := 0
-	for _, c := range manifest.Cases {
+	for _, c := range cases {
 		if c.TrustedRoot == nil || c.Format == "tuf-root-metadata" {
 			continue
 		}
