@@ -44,9 +44,12 @@ type vectorPolicy struct {
 	BuilderID           string `json:"builder_id"`
 	SourceBranch        string `json:"source_branch"`
 	SourceTag           string `json:"source_tag"`
-	// Owner, PackageName and PackageVersion have no verify flag yet
-	// (gh's --owner, npm package checks); they are not mapped.
-	Owner          string `json:"owner"`
+	// Owner is gh's --owner: the certificate's Source Repository Owner
+	// URI (--source-repository-owner).
+	Owner string `json:"owner"`
+	// PackageName and PackageVersion are slsa-verifier's npm
+	// --package-name/--package-version: what the in-toto subject
+	// (pkg:npm/name@version) names (--package-name, --package-version).
 	PackageName    string `json:"package_name"`
 	PackageVersion string `json:"package_version"`
 	Publisher      *struct {
@@ -243,6 +246,9 @@ func vectorArgs(t *testing.T, dir string, c vectorCase, mode string) []string {
 			{"--builder-id", p.BuilderID},
 			{"--source-branch", p.SourceBranch},
 			{"--source-tag", p.SourceTag},
+			{"--source-repository-owner", p.Owner},
+			{"--package-name", p.PackageName},
+			{"--package-version", p.PackageVersion},
 		} {
 			if kv[1] != "" {
 				args = append(args, kv[0], kv[1])
@@ -317,4 +323,53 @@ func runVector(t *testing.T, dir string, c vectorCase, mode string) (verdict, ch
 		return "fail", check, out
 	}
 	return "pass", "", out
+}
+
+// TestVectorPolicyFieldsBite takes every passing case whose policy names
+// an owner or a package, changes that one field, and requires the case to
+// fail for that field's check: the mapping must check something.
+func TestVectorPolicyFieldsBite(t *testing.T) {
+	dir, cases := loadVectors(t)
+	mutations := []struct {
+		field, check string
+		change       func(p *vectorPolicy) bool
+	}{
+		{"owner", verification.CheckExtensions, func(p *vectorPolicy) bool { p.Owner += "-other"; return p.Owner != "-other" }},
+		{"package_name", verification.CheckPackage, func(p *vectorPolicy) bool { p.PackageName += "-other"; return p.PackageName != "-other" }},
+		{"package_version", verification.CheckPackage, func(p *vectorPolicy) bool {
+			had := p.PackageVersion != ""
+			p.PackageVersion = "9.9.9"
+			return had
+		}},
+	}
+	ran := 0
+	for _, c := range cases {
+		if c.Expected != "pass" || len(c.Policy) == 0 || string(c.Policy) == "null" {
+			continue
+		}
+		for _, m := range mutations {
+			var p vectorPolicy
+			if err := json.Unmarshal(c.Policy, &p); err != nil {
+				t.Fatal(err)
+			}
+			if !m.change(&p) {
+				continue
+			}
+			ran++
+			t.Run(c.Name+"/"+m.field, func(t *testing.T) {
+				mc := c
+				var err error
+				if mc.Policy, err = json.Marshal(p); err != nil {
+					t.Fatal(err)
+				}
+				verdict, check, out := runVector(t, filepath.Join(dir, c.Name), mc, "path")
+				if verdict != "fail" || check != m.check {
+					t.Errorf("with a wrong %s: got %s (check %q), want fail on %s\n%s", m.field, verdict, check, m.check, out)
+				}
+			})
+		}
+	}
+	if ran < 3 {
+		t.Errorf("only %d owner/package mutations ran: the manifest should have cases with each field", ran)
+	}
 }

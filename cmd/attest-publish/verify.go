@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attest-publish/attest-publish/internal/ghinstance"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
 
@@ -21,13 +22,15 @@ var errNotVerified = errors.New("verification failed")
 // verifyNow is the clock the embedded root's staleness is judged by.
 var verifyNow = time.Now
 
-func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f verifyFlags
 	f.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: attest-publish verify [flags] FILE_OR_DIGEST_OR_DIR...
+       attest-publish verify --from-github OWNER/REPO [flags] FILE_OR_DIGEST_OR_DIR...
+       attest-publish verify --from-index URL [flags] NAME==VERSION...
 
 Verifies each artifact against every --bundle and --attestation given:
 Sigstore cryptography (log entry, signed time, certificate chain, SCTs,
@@ -50,15 +53,31 @@ in this binary (a dated snapshot: a warning goes to stderr when it is older
 than 183 days or when none of its logs or CAs of a kind is still valid),
 or staging's with --staging (ignored when --trusted-root is given, so the
 file is the only trust anchor). --tuf fetches the current root (public-good or
---staging) with sigstore-go's TUF client instead; nothing else uses the
+--staging) with sigstore-go's TUF client instead; apart from --github-instance
+and the fetching flags below, nothing else uses the
 network.
 
 Regular expressions are anchored: the whole value must match. Keyless
 verification needs one identity flag and one issuer flag; --key replaces
 them.
 
-Not yet: fetching from the GitHub attestations API or a PyPI Integrity API,
-and GitHub's own Sigstore instance.
+Fetching (network only with these flags): --from-github OWNER/REPO lists
+each artifact's attestations by sha256 in the GitHub attestations API
+(anonymous for public repositories, $GITHUB_TOKEN otherwise; --limit,
+--github-api-url; inline bundles, or the snappy-compressed bundle_url
+fetched without the token) and any bundle satisfying the policy counts; the
+predicate type defaults to https://slsa.dev/provenance/v1. --from-index URL
+takes NAME==VERSION arguments: every file of that release on the index
+(PEP 691 JSON or PEP 503 simple API) is downloaded and hashed, and its PyPI
+Integrity API provenance must satisfy the policy; one verdict per file, and
+a file without provenance fails.
+
+GitHub's own Sigstore instance (attestations of private repositories:
+certificates issued by "GitHub, Inc.", RFC 3161 time, no log) is picked by
+the certificate's issuer, as gh does: its trusted root comes from a
+--trusted-root JSONL file holding several roots (what "gh attestation
+trusted-root" prints) or, with --github-instance, over TUF from
+tuf-repo.github.com. Such a bundle needs a signed timestamp.
 
 Flags:
 `)
@@ -75,6 +94,9 @@ Flags:
 	}
 	if f.trustedRoot != "" && f.tuf {
 		return usageError{"--trusted-root and --tuf are exclusive: give a file or fetch one"}
+	}
+	if f.fetch.active() {
+		return runVerifyFetch(ctx, &f, fs.Args(), stdout, stderr)
 	}
 	dirs := map[string]bool{}
 	for _, a := range fs.Args() {
@@ -141,6 +163,20 @@ Flags:
 // loadTrust picks the trust: the --trusted-root file, the TUF root when
 // --tuf asks, or the embedded snapshot (with its staleness warnings).
 func (f *verifyFlags) loadTrust(stderr io.Writer) (*verification.Trust, error) {
+	trust, err := f.loadMainTrust(stderr)
+	if err != nil || !f.githubInstance || trust.HasGitHub() {
+		return trust, err
+	}
+	tr, err := ghinstance.FetchTrustedRoot()
+	if err != nil {
+		return nil, err
+	}
+	trust.AddGitHub(tr)
+	return trust, nil
+}
+
+// loadMainTrust loads the trust named by --trusted-root, --tuf or --staging.
+func (f *verifyFlags) loadMainTrust(stderr io.Writer) (*verification.Trust, error) {
 	switch {
 	case f.trustedRoot != "":
 		return verification.LoadTrust(f.trustedRoot, f.key)
@@ -198,6 +234,18 @@ func report(format string, results []verification.Result, w io.Writer) error {
 				fmt.Fprintf(w, "OK   %s: signed by %s (issuer %s); checks: %s\n", r.Artifact, r.Signer, orDash(r.Issuer), strings.Join(r.Checks, ", "))
 			} else {
 				fmt.Fprintf(w, "FAIL %s: %s check failed: %s\n", r.Artifact, r.FailedCheck, oneLine(r.Error))
+			}
+			// Each object of a JSONL file (or provenance object) that did
+			// not verify, also when another one satisfied the policy.
+			for _, it := range r.Items {
+				if it.Verified {
+					continue
+				}
+				note := ""
+				if r.Verified {
+					note = " (ignored: another object of the file satisfied the policy)"
+				}
+				fmt.Fprintf(w, "     %s: %s check failed: %s%s\n", it.Source, it.FailedCheck, oneLine(it.Error), note)
 			}
 		}
 	}

@@ -13,10 +13,13 @@ type verifyFlags struct {
 	bundles, attestations           []string
 	trustedRoot, key, format        string
 	staging, tuf                    bool
+	githubInstance                  bool
 	distributionName                string
 	identity, identityRegexp        string
 	issuer, issuerRegexp            string
 	sourceRepository, sourceRef     string
+	sourceRepositoryOwner           string
+	packageName, packageVersion     string
 	sourceDigest, signerWorkflow    string
 	buildTrigger                    string
 	denySelfHosted                  bool
@@ -25,6 +28,7 @@ type verifyFlags struct {
 	sourceTag                       string
 	publisherKind, publisherRepo    string
 	publisherWorkflow, publisherEnv string
+	fetch                           fetchFlags
 }
 
 // stringList is a repeatable string flag.
@@ -38,11 +42,12 @@ func (s *stringList) Set(v string) error {
 }
 
 func (f *verifyFlags) register(fs *flag.FlagSet) {
-	fs.Var((*stringList)(&f.bundles), "bundle", "Sigstore bundle (v0.1–v0.3 JSON, or JSONL: any line that satisfies the policy counts); repeatable")
+	fs.Var((*stringList)(&f.bundles), "bundle", "Sigstore bundle (v0.1–v0.3 JSON, or JSONL: any line that satisfies the policy counts, every line is reported); repeatable")
 	fs.Var((*stringList)(&f.attestations), "attestation", "PEP 740 attestation object, or PyPI Integrity API provenance object; repeatable")
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (default: the embedded public-good snapshot, or staging's with --staging)")
 	fs.BoolVar(&f.staging, "staging", false, "trust Sigstore's staging instance instead of public-good (embedded snapshot, or live with --tuf)")
 	fs.BoolVar(&f.tuf, "tuf", false, "fetch the current trusted root with sigstore-go's TUF client (network; cached in ~/.sigstore)")
+	fs.BoolVar(&f.githubInstance, "github-instance", false, "also trust GitHub's own Sigstore instance (private repositories), its root fetched over TUF from tuf-repo.github.com (network); certificates GitHub issued are verified against it")
 	fs.StringVar(&f.key, "key", "", "PEM public key the bundle must be signed with (cosign generate-key-pair's cosign.pub works)")
 	fs.StringVar(&f.format, "format", "text", "output: text or json")
 	fs.StringVar(&f.distributionName, "distribution-name", "", "dist filename PEP 740 subjects must name when the artifact is given as a digest")
@@ -51,6 +56,7 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.issuer, "certificate-oidc-issuer", "", "exact OIDC issuer to require")
 	fs.StringVar(&f.issuerRegexp, "certificate-oidc-issuer-regexp", "", "RE2 the whole issuer must match (anchored: ^(?:…)$)")
 	fs.StringVar(&f.sourceRepository, "source-repository", "", "certificate Source Repository URI (owner/repo or URL)")
+	fs.StringVar(&f.sourceRepositoryOwner, "source-repository-owner", "", "certificate Source Repository Owner URI (owner or URL; gh's --owner)")
 	fs.StringVar(&f.sourceRef, "source-ref", "", "certificate Source Repository Ref (refs/heads/…, refs/tags/…)")
 	fs.StringVar(&f.sourceDigest, "source-digest", "", "certificate Source Repository Digest (commit)")
 	fs.StringVar(&f.signerWorkflow, "signer-workflow", "", "workflow that signed: [host/]owner/repo/path[@ref]")
@@ -61,10 +67,13 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.sourceURI, "source-uri", "", "SLSA provenance source repository (github.com/owner/repo or URL)")
 	fs.StringVar(&f.sourceBranch, "source-branch", "", "SLSA provenance source branch")
 	fs.StringVar(&f.sourceTag, "source-tag", "", "SLSA provenance source tag")
+	fs.StringVar(&f.packageName, "package-name", "", "package the in-toto subject must name (npm pkg:npm/ URL, or Python dist filename: PEP 503-normalized)")
+	fs.StringVar(&f.packageVersion, "package-version", "", "version the in-toto subject must name")
 	fs.StringVar(&f.publisherKind, "publisher-kind", "", "PEP 740 trusted publisher: github or gitlab")
 	fs.StringVar(&f.publisherRepo, "publisher-repository", "", "publisher repository (owner/repo, GitLab namespace/project)")
 	fs.StringVar(&f.publisherWorkflow, "publisher-workflow", "", "publisher workflow: file name (GitHub) or CI file path (GitLab)")
 	fs.StringVar(&f.publisherEnv, "publisher-environment", "", "publisher deployment environment (not in certificates: refused for now)")
+	f.fetch.register(fs)
 }
 
 // policy turns the flags into a verification policy, refusing incomplete
@@ -81,6 +90,8 @@ func (f *verifyFlags) policy() (verification.Policy, error) {
 		SourceURI:      f.sourceURI,
 		SourceBranch:   f.sourceBranch,
 		SourceTag:      f.sourceTag,
+		PackageName:    f.packageName,
+		PackageVersion: f.packageVersion,
 	}
 	if f.sourceRepository != "" {
 		u, err := verification.NormalizeRepositoryURL(f.sourceRepository)
@@ -88,6 +99,13 @@ func (f *verifyFlags) policy() (verification.Policy, error) {
 			return p, usageError{"--source-repository: " + err.Error()}
 		}
 		p.Extensions.SourceRepositoryURI = u
+	}
+	if f.sourceRepositoryOwner != "" {
+		u, err := verification.NormalizeOwnerURL(f.sourceRepositoryOwner)
+		if err != nil {
+			return p, usageError{"--source-repository-owner: " + err.Error()}
+		}
+		p.Extensions.SourceRepositoryOwnerURI = u
 	}
 	p.Extensions.SourceRepositoryRef = f.sourceRef
 	p.Extensions.SourceRepositoryDigest = f.sourceDigest

@@ -159,7 +159,10 @@ func HashFile(path string) (sha []byte, blake []byte, size int64, err error) {
 		return nil, nil, 0, fmt.Errorf("hashing %s: the file changed while it was being opened", path)
 	}
 	dg := NewDigester()
-	if _, err := io.CopyBuffer(dg, f, make([]byte, 1<<20)); err != nil {
+	// A buffer no larger than the file: batches hash thousands of small
+	// dists, and 1 MiB each would be mostly garbage.
+	buf := make([]byte, min(max(after.Size()+1, 512), 1<<20))
+	if _, err := io.CopyBuffer(dg, f, buf); err != nil {
 		return nil, nil, 0, fmt.Errorf("hashing %s: %w", path, err)
 	}
 	sha, blake, size = dg.Sums()

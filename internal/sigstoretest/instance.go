@@ -50,6 +50,7 @@ type Option func(*config)
 type config struct {
 	issuer    string
 	githubURL string
+	caOrg     string
 }
 
 // WithIssuer sets the OIDC issuer that tokens carry and the fake Fulcio
@@ -64,6 +65,13 @@ func WithGitHubURL(url string) Option {
 	return func(c *config) { c.githubURL = url }
 }
 
+// WithCAOrganization names the Organization of the Fulcio intermediate that
+// issues the certificates (sigstore-go's test CA says "sigstore.dev"); with
+// "GitHub, Inc." the instance looks like GitHub's own Sigstore instance.
+func WithCAOrganization(org string) Option {
+	return func(c *config) { c.caOrg = org }
+}
+
 // Start generates fresh keys, starts the Fulcio, timestamp authority and
 // Rekor v1 fakes on 127.0.0.1, writes the trusted root, and registers their
 // shutdown with t.Cleanup. It fails the test on any setup error.
@@ -73,7 +81,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	p, err := newPKI()
+	p, err := newPKI(cfg.caOrg)
 	if err != nil {
 		t.Fatalf("sigstoretest: %v", err)
 	}

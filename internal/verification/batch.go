@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -91,11 +92,23 @@ func (c *Checker) VerifyItem(it BatchItem) Result {
 	return c.Verify(it.Artifact, sets)
 }
 
+// batchGCPercent is the garbage collector's target while a batch runs.
+// Verification allocates a lot of short-lived garbage (protobuf JSON, Rekor
+// entries, certificates) over a small live heap, so the default of 100 spends
+// about a third of a 1,000-bundle batch's CPU collecting; at 400 the heap
+// may grow to five times the live data, a few MiB here.
+const batchGCPercent = 400
+
 // RunConcurrently calls job(0) … job(n-1) on up to workers goroutines
 // (GOMAXPROCS when workers < 1) and returns the results in index order.
+// While it runs, the garbage collector's target is raised to batchGCPercent
+// (unless GOGC was set), and restored afterwards.
 func RunConcurrently(n, workers int, job func(i int) Result) []Result {
 	if workers < 1 {
 		workers = runtime.GOMAXPROCS(0)
+	}
+	if n > 1 && os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(batchGCPercent))
 	}
 	workers = min(workers, n)
 	results := make([]Result, n)

@@ -144,7 +144,7 @@ func TestCheckSubjectDigests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := checkSubject(tt.st, tt.a, tt.pep740)
+			_, err := checkSubject(tt.st, tt.a, tt.pep740)
 			if tt.err == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -28,17 +30,28 @@ type Trust struct {
 	keyed    bool
 	hasTlogs bool
 	hasCT    bool
+
+	// github is GitHub's own instance's trust, for certificates GitHub
+	// issued (see github.go); isGitHub marks that trust itself, and
+	// githubOnly a trust whose only root is GitHub's.
+	github     *Trust
+	isGitHub   bool
+	githubOnly bool
 }
 
 // LoadTrust reads a Sigstore trusted root JSON file and, when keyPath is not
 // empty, a PEM public key (PKIX "PUBLIC KEY", as cosign generate-key-pair
 // writes it) that bundles must be signed with.
+//
+// The file may also be JSONL with one trusted root per line, as `gh
+// attestation trusted-root` prints: GitHub's own instance's root then
+// verifies the certificates GitHub issued, the other root the rest.
 func LoadTrust(trustedRootPath, keyPath string) (*Trust, error) {
-	tr, err := root.NewTrustedRootFromPath(trustedRootPath)
+	roots, err := loadRoots(trustedRootPath)
 	if err != nil {
 		return nil, fmt.Errorf("loading trusted root %s: %w", trustedRootPath, err)
 	}
-	return newTrust(tr, keyPath)
+	return trustFromRoots(trustedRootPath, roots, keyPath)
 }
 
 // newTrust adds the optional public key to a parsed trusted root.
@@ -139,6 +152,25 @@ type Result struct {
 	LogIndex *int64 `json:"log_index,omitempty"`
 	// PredicateType is the in-toto predicate type, for DSSE bundles.
 	PredicateType string `json:"predicate_type,omitempty"`
+	// Items is the outcome of every object of each material file that
+	// holds several, or is JSON Lines: one per line of a JSONL bundle file,
+	// per attestation of a provenance object. Any one of a file's objects
+	// satisfying the policy is enough, but every one is reported.
+	Items []ItemResult `json:"items,omitempty"`
+}
+
+// ItemResult is the outcome of one object of a material file.
+type ItemResult struct {
+	// Source names the object: file, line or attestation index.
+	Source string `json:"source"`
+	// Line is the JSON Lines line number, or 0.
+	Line int `json:"line,omitempty"`
+	// Verified says whether the object satisfied the whole policy.
+	Verified bool `json:"verified"`
+	// FailedCheck names the check that failed (one of the Check constants).
+	FailedCheck string `json:"failed_check,omitempty"`
+	// Error says why.
+	Error string `json:"error,omitempty"`
 }
 
 // CheckError is a failed check.
@@ -161,14 +193,22 @@ func fail(check string, format string, args ...any) *CheckError {
 type Checker struct {
 	trust  *Trust
 	policy Policy
+	// github checks certificates GitHub's own instance issued, with its
+	// trust and the same policy (nil when that trust is not loaded).
+	github *Checker
 
 	mu        sync.Mutex
 	verifiers map[verifierKey]*verify.Verifier
+	// sctChecked holds the SHA-256 of each leaf certificate whose SCTs have
+	// verified in a full verification: a release's bundles share one
+	// certificate, and its SCTs verify the same way every time (they
+	// depend only on the certificate, its issuer's key and the trusted
+	// root's CT logs), so later bundles skip that step.
+	sctChecked sync.Map
 }
 
 type verifierKey struct {
-	tlog       bool
-	timestamps int
+	tlog, sct bool
 }
 
 // NewChecker validates the policy and returns a checker.
@@ -176,34 +216,37 @@ func NewChecker(trust *Trust, policy Policy) (*Checker, error) {
 	if err := policy.Validate(trust.keyed); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	return &Checker{trust: trust, policy: policy, verifiers: map[verifierKey]*verify.Verifier{}}, nil
+	c := &Checker{trust: trust, policy: policy, verifiers: map[verifierKey]*verify.Verifier{}}
+	if trust.github != nil {
+		c.github = &Checker{trust: trust.github, policy: policy, verifiers: map[verifierKey]*verify.Verifier{}}
+	}
+	return c, nil
 }
 
 // verifierFor returns a verifier asking for what this bundle carries, the
 // way gh and cosign do with a custom trusted root: an SCT whenever the root
 // has CT logs (keyless only), a verified log entry whenever the root has
-// logs (cosign's default; a bundle without one fails), every RFC 3161
-// timestamp the bundle carries, and at least one observer timestamp.
-func (c *Checker) verifierFor(b *bundle.Bundle) (*verify.Verifier, error) {
-	ts, err := b.Timestamps()
-	if err != nil {
-		return nil, err
-	}
-	k := verifierKey{tlog: c.trust.hasTlogs, timestamps: len(ts)}
+// logs (cosign's default; a bundle without one fails), and at least one
+// observer timestamp. That every RFC 3161 timestamp the bundle carries
+// verifies is checked on the result (checkTimestamps): asking sigstore-go
+// for it with WithSignedTimestamps as well would verify each timestamp
+// twice.
+//
+// withSCT false leaves the SCT out, for a certificate whose SCTs have
+// already verified (see sctChecked).
+func (c *Checker) verifierFor(withSCT bool) (*verify.Verifier, error) {
+	k := verifierKey{tlog: c.trust.hasTlogs, sct: withSCT && c.trust.hasCT && !c.trust.keyed}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v, ok := c.verifiers[k]; ok {
 		return v, nil
 	}
 	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
-	if c.trust.hasCT && !c.trust.keyed {
+	if k.sct {
 		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
 	}
 	if k.tlog {
 		opts = append(opts, verify.WithTransparencyLog(1))
-	}
-	if k.timestamps > 0 {
-		opts = append(opts, verify.WithSignedTimestamps(k.timestamps))
 	}
 	v, err := verify.NewVerifier(c.trust.material, opts...)
 	if err != nil {
@@ -211,6 +254,38 @@ func (c *Checker) verifierFor(b *bundle.Bundle) (*verify.Verifier, error) {
 	}
 	c.verifiers[k] = v
 	return v, nil
+}
+
+// sctKnown returns the key of the bundle's leaf certificate in sctChecked
+// (nil when it has none) and whether its SCTs have already verified.
+func (c *Checker) sctKnown(entity *parsedEntity) (*[sha256.Size]byte, bool) {
+	vc, err := entity.VerificationContent()
+	if err != nil || vc.Certificate() == nil {
+		return nil, false
+	}
+	k := sha256.Sum256(vc.Certificate().Raw)
+	_, ok := c.sctChecked.Load(k)
+	return &k, ok
+}
+
+// checkTimestamps requires every RFC 3161 timestamp in the bundle to have
+// verified: sigstore-go's observer-timestamp check counts the ones that
+// verify and would let a bad one pass next to a good log entry.
+func checkTimestamps(b *bundle.Bundle, vr *verify.VerificationResult) error {
+	ts, err := b.Timestamps()
+	if err != nil {
+		return err
+	}
+	verified := 0
+	for _, t := range vr.VerifiedTimestamps {
+		if t.Type == "TimestampAuthority" {
+			verified++
+		}
+	}
+	if verified < len(ts) {
+		return fmt.Errorf("threshold not met for verified signed timestamps: %d < %d (every RFC 3161 timestamp in the bundle must verify)", verified, len(ts))
+	}
+	return nil
 }
 
 // Verify checks an artifact against every material set: each set must hold
@@ -230,14 +305,26 @@ func (c *Checker) Verify(a Artifact, sets []*MaterialSet) (res Result) {
 		return res
 	}
 	for i, set := range sets {
+		// Every object of the set is verified, so that each one's outcome
+		// can be reported (a bad JSONL line next to good ones is named);
+		// the first that satisfies the policy decides the set.
+		listed := len(set.Items) > 1
 		var best *itemResult
 		for _, m := range set.Items {
 			ir := c.verifyItem(a, m)
-			if ir.err == nil {
-				best = ir
-				break
+			line := lineOf(set, m)
+			if listed || line > 0 {
+				out := ItemResult{Source: m.Source, Line: line, Verified: ir.err == nil}
+				if ir.err != nil {
+					out.FailedCheck, out.Error = checkOf(ir.err)
+				}
+				res.Items = append(res.Items, out)
 			}
-			if best == nil || len(ir.checks) >= len(best.checks) {
+			switch {
+			case best == nil:
+				best = ir
+			case best.err == nil:
+			case ir.err == nil || len(ir.checks) >= len(best.checks):
 				best = ir
 			}
 		}
@@ -249,19 +336,38 @@ func (c *Checker) Verify(a Artifact, sets []*MaterialSet) (res Result) {
 			best.fill(&res)
 		}
 		if best.err != nil {
-			var ce *CheckError
-			if errors.As(best.err, &ce) {
-				res.FailedCheck = ce.Check
-				res.Error = best.source + ": " + ce.Err.Error()
-			} else {
-				res.FailedCheck, res.Error = CheckMaterial, best.source+": "+best.err.Error()
-			}
+			check, msg := checkOf(best.err)
+			res.FailedCheck, res.Error = check, best.source+": "+msg
 			return res
 		}
 		res.Material = append(res.Material, best.source)
 	}
 	res.Verified = true
 	return res
+}
+
+// checkOf splits a verification error into the failed check's name and
+// the message.
+func checkOf(err error) (check, msg string) {
+	var ce *CheckError
+	if errors.As(err, &ce) {
+		return ce.Check, ce.Err.Error()
+	}
+	return CheckMaterial, err.Error()
+}
+
+// lineOf is the JSON Lines line number an object was read from (as
+// LoadBundles names it: "<path> line <n>"), or 0.
+func lineOf(set *MaterialSet, m Material) int {
+	rest, ok := strings.CutPrefix(m.Source, set.Path+" line ")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
 }
 
 type itemResult struct {
@@ -292,21 +398,85 @@ func (ir *itemResult) pass(check string) { ir.checks = append(ir.checks, check) 
 
 func (c *Checker) verifyItem(a Artifact, m Material) *itemResult {
 	ir := &itemResult{source: m.Source}
-	if entries, err := m.Bundle.TlogEntries(); err == nil && len(entries) > 0 {
-		idx := entries[0].LogIndex()
+	// Read from the protobuf: parsing the entry (TlogEntries) would verify
+	// its body's signature once more just to report the index.
+	if entries := m.Bundle.GetVerificationMaterial().GetTlogEntries(); len(entries) > 0 {
+		idx := entries[0].GetLogIndex()
 		ir.logIdx = &idx
 	}
 	ir.err = c.runChecks(a, m, ir)
 	return ir
 }
 
+// parsedEntity is a bundle whose parsed parts are computed once per
+// verification. sigstore-go asks a SignedEntity for them several times
+// (the certificate twice, the log entries once more after the bundle's own
+// validation), and parsing a Rekor v1 entry checks its body again,
+// signature included. Everything else is the bundle's.
+type parsedEntity struct {
+	*bundle.Bundle
+
+	entries   []*tlog.Entry
+	entryErr  error
+	entryDone bool
+	vc        verify.VerificationContent
+	vcErr     error
+	vcDone    bool
+	sc        verify.SignatureContent
+	scErr     error
+	scDone    bool
+}
+
+// TlogEntries returns the bundle's parsed log entries, parsed once.
+func (p *parsedEntity) TlogEntries() ([]*tlog.Entry, error) {
+	if !p.entryDone {
+		p.entries, p.entryErr = p.Bundle.TlogEntries()
+		p.entryDone = true
+	}
+	return p.entries, p.entryErr
+}
+
+// VerificationContent returns the bundle's certificate or key, parsed once.
+func (p *parsedEntity) VerificationContent() (verify.VerificationContent, error) {
+	if !p.vcDone {
+		p.vc, p.vcErr = p.Bundle.VerificationContent()
+		p.vcDone = true
+	}
+	return p.vc, p.vcErr
+}
+
+// SignatureContent returns the bundle's signature content, parsed once.
+func (p *parsedEntity) SignatureContent() (verify.SignatureContent, error) {
+	if !p.scDone {
+		p.sc, p.scErr = p.Bundle.SignatureContent()
+		p.scDone = true
+	}
+	return p.sc, p.scErr
+}
+
 func (c *Checker) runChecks(a Artifact, m Material, ir *itemResult) error {
 	ir.pass(CheckMaterial)
-	v, err := c.verifierFor(m.Bundle)
+	entity := &parsedEntity{Bundle: m.Bundle}
+	cc, err := c.route(entity)
+	if err != nil {
+		return fail(CheckTrustedRoot, "%w", err)
+	}
+	return cc.checkEntity(a, m, entity, ir)
+}
+
+// checkEntity runs the checks with this checker's trust.
+func (c *Checker) checkEntity(a Artifact, m Material, entity *parsedEntity, ir *itemResult) error {
+	if c.trust.isGitHub {
+		if err := requireSignedTime(entity); err != nil {
+			return fail(CheckSignature, "%w", err)
+		}
+	}
+	leafKey, sctKnown := c.sctKnown(entity)
+	v, err := c.verifierFor(!sctKnown)
 	if err != nil {
 		return fail(CheckSignature, "%w", err)
 	}
-	sc, err := m.Bundle.SignatureContent()
+	sc, err := entity.SignatureContent()
 	if err != nil {
 		return fail(CheckMaterial, "%w", err)
 	}
@@ -335,9 +505,15 @@ func (c *Checker) runChecks(a Artifact, m Material, ir *itemResult) error {
 	} else {
 		popts = append(popts, verify.WithoutIdentitiesUnsafe())
 	}
-	vr, err := v.Verify(m.Bundle, verify.NewPolicy(artOpt, popts...))
+	vr, err := v.Verify(entity, verify.NewPolicy(artOpt, popts...))
 	if err != nil {
 		return fail(CheckSignature, "%w", err)
+	}
+	if err := checkTimestamps(m.Bundle, vr); err != nil {
+		return fail(CheckSignature, "%w", err)
+	}
+	if leafKey != nil && !sctKnown {
+		c.sctChecked.Store(*leafKey, true)
 	}
 	ir.pass(CheckSignature)
 	if vr.Signature != nil {
@@ -353,11 +529,21 @@ func (c *Checker) runChecks(a Artifact, m Material, ir *itemResult) error {
 	if st != nil {
 		ir.ptype = st.GetPredicateType()
 	}
+	var subject *intoto.ResourceDescriptor
 	if isDSSE {
-		if err := checkSubject(st, a, m.PEP740); err != nil {
+		if subject, err = checkSubject(st, a, m.PEP740); err != nil {
 			return err
 		}
 		ir.pass(CheckSubject)
+	}
+	if c.policy.PackageName != "" || c.policy.PackageVersion != "" {
+		if subject == nil {
+			return fail(CheckPackage, "a message signature names no package (the file's name is not signed): package checks need an in-toto statement (npm provenance, PEP 740, SLSA)")
+		}
+		if err := checkPackage(subject.GetName(), c.policy.PackageName, c.policy.PackageVersion); err != nil {
+			return &CheckError{Check: CheckPackage, Err: err}
+		}
+		ir.pass(CheckPackage)
 	}
 	if c.policy.PredicateType != "" {
 		if st == nil {
@@ -405,6 +591,17 @@ func (c *Checker) checkCertificate(ir *itemResult) error {
 			return fail(CheckExtensions, "%s %q, want %q", f.name, f.have, f.want)
 		}
 	}
+	if want.SourceRepositoryOwnerURI != "" {
+		owner := have.SourceRepositoryOwnerURI
+		if owner == "" {
+			// Fulcio added the owner extension in 2023; older
+			// certificates name the owner in the repository URI.
+			owner = ownerOfRepositoryURL(have.SourceRepositoryURI)
+		}
+		if !strings.EqualFold(owner, want.SourceRepositoryOwnerURI) {
+			return fail(CheckExtensions, "source repository owner URI %q, want %q", owner, want.SourceRepositoryOwnerURI)
+		}
+	}
 	ir.pass(CheckExtensions)
 	if p.SignerWorkflow != "" {
 		re, err := signerWorkflowPattern(p.SignerWorkflow)
@@ -443,29 +640,29 @@ func matchValue(what, have, exact, expr string) error {
 // PEP 740, exactly one subject whose name is the dist's filename (compared
 // after parsing) and whose sha256 matches; otherwise any subject with a
 // matching sha256 (or sha512 when the file is at hand).
-func checkSubject(st *intoto.Statement, a Artifact, pep740 bool) error {
+func checkSubject(st *intoto.Statement, a Artifact, pep740 bool) (*intoto.ResourceDescriptor, error) {
 	if st == nil {
-		return fail(CheckSubject, "DSSE payload is not an in-toto statement")
+		return nil, fail(CheckSubject, "DSSE payload is not an in-toto statement")
 	}
 	want256 := hex.EncodeToString(a.SHA256)
 	if pep740 {
 		if a.SHA256 == nil {
-			return fail(CheckSubject, "PEP 740 subjects are named by sha256: give the file or its sha256: digest")
+			return nil, fail(CheckSubject, "PEP 740 subjects are named by sha256: give the file or its sha256: digest")
 		}
 		subs := st.GetSubject()
 		if len(subs) != 1 {
-			return fail(CheckSubject, "statement has %d subjects, PEP 740 wants exactly one", len(subs))
+			return nil, fail(CheckSubject, "statement has %d subjects, PEP 740 wants exactly one", len(subs))
 		}
 		if a.Filename == "" {
-			return fail(CheckSubject, "the dist's filename is needed for a PEP 740 attestation: give the file, or its name with the digest")
+			return nil, fail(CheckSubject, "the dist's filename is needed for a PEP 740 attestation: give the file, or its name with the digest")
 		}
 		if err := SameDistFilename(subs[0].GetName(), a.Filename); err != nil {
-			return &CheckError{Check: CheckSubject, Err: err}
+			return nil, &CheckError{Check: CheckSubject, Err: err}
 		}
 		if got := strings.ToLower(subs[0].GetDigest()["sha256"]); got != want256 {
-			return fail(CheckSubject, "subject sha256 %q does not match the dist's %s", got, want256)
+			return nil, fail(CheckSubject, "subject sha256 %q does not match the dist's %s", got, want256)
 		}
-		return nil
+		return subs[0], nil
 	}
 	want512 := ""
 	if a.SHA512 != nil {
@@ -474,11 +671,11 @@ func checkSubject(st *intoto.Statement, a Artifact, pep740 bool) error {
 	for _, s := range st.GetSubject() {
 		d := s.GetDigest()
 		if (want256 != "" && strings.EqualFold(d["sha256"], want256)) || (want512 != "" && strings.EqualFold(d["sha512"], want512)) {
-			return nil
+			return s, nil
 		}
 	}
 	if want256 == "" {
-		return fail(CheckSubject, "no statement subject has the artifact's digest sha512:%s", want512)
+		return nil, fail(CheckSubject, "no statement subject has the artifact's digest sha512:%s", want512)
 	}
-	return fail(CheckSubject, "no statement subject has the artifact's digest sha256:%s", want256)
+	return nil, fail(CheckSubject, "no statement subject has the artifact's digest sha256:%s", want256)
 }

@@ -3,10 +3,13 @@ package verification
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/attest-publish/attest-publish/internal/dists"
 )
 
 // Names of the checks a verification runs, as reported in results and
@@ -40,6 +43,9 @@ const (
 	CheckSource = "source"
 	// CheckPublisher is the PEP 740 trusted publisher.
 	CheckPublisher = "publisher"
+	// CheckPackage is the package name and version the in-toto subject
+	// names (npm package URL or Python dist filename).
+	CheckPackage = "package"
 )
 
 // PublisherKind is a PEP 740 trusted publisher's platform.
@@ -78,7 +84,10 @@ type Policy struct {
 	Issuer string
 	// IssuerRegexp must match the whole issuer (anchored like SANRegexp).
 	IssuerRegexp string
-	// Extensions are Fulcio extensions that must match exactly.
+	// Extensions are Fulcio extensions that must match exactly, except
+	// SourceRepositoryOwnerURI: compared without regard to case (GitHub
+	// owner names are case-insensitive) and, in certificates older than
+	// that extension, with the owner part of SourceRepositoryURI.
 	Extensions certificate.Extensions
 	// SignerWorkflow is [host/]owner/repo/path[@ref]: the Build Signer URI
 	// must name that workflow (at that ref when one is given).
@@ -95,6 +104,14 @@ type Policy struct {
 	SourceTag string
 	// Publisher is the PEP 740 publisher policy, or nil.
 	Publisher *Publisher
+	// PackageName is the package the in-toto subject that names the
+	// artifact must name: an npm package (subject pkg:npm/[%40scope/]name@version,
+	// compared exactly) or a Python project (subject a dist filename, as in
+	// PEP 740 and PyPI provenance, compared PEP 503-normalized).
+	PackageName string
+	// PackageVersion is the version that subject must name (PEP 440
+	// normalized for Python dists, exact for npm).
+	PackageVersion string
 }
 
 // Keyless reports whether the policy names a signer identity.
@@ -188,6 +205,81 @@ func NormalizeRepositoryURL(s string) (string, error) {
 		return "https://" + s, nil
 	}
 	return "", fmt.Errorf("repository %q: want owner/repo or a URL", s)
+}
+
+// NormalizeOwnerURL turns an owner (octo-org), host/owner or URL into
+// https://host/owner, the form of the certificate's Source Repository Owner
+// URI (github.com when no host is given).
+func NormalizeOwnerURL(s string) (string, error) {
+	s = strings.TrimSuffix(strings.TrimSpace(s), "/")
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	parts := strings.Split(s, "/")
+	switch {
+	case len(parts) == 1 && parts[0] != "" && !strings.Contains(parts[0], "."):
+		return "https://github.com/" + s, nil
+	case len(parts) == 2 && strings.Contains(parts[0], ".") && parts[1] != "":
+		return "https://" + s, nil
+	}
+	return "", fmt.Errorf("repository owner %q: want an owner name (octo-org) or its URL (https://github.com/octo-org)", s)
+}
+
+// ownerOfRepositoryURL is https://host/owner for https://host/owner/repo,
+// or "" when the URL has no such shape.
+func ownerOfRepositoryURL(u string) string {
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		return ""
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return ""
+	}
+	return "https://" + parts[0] + "/" + parts[1]
+}
+
+// checkPackage checks that an in-toto subject name names the package and
+// version asked for (either may be empty): an npm package URL
+// (pkg:npm/name@version, pkg:npm/%40scope/name@version) or a Python dist
+// filename.
+func checkPackage(subject, name, version string) error {
+	if purl, ok := strings.CutPrefix(subject, "pkg:npm/"); ok {
+		purl, _, _ = strings.Cut(purl, "?")
+		at := strings.LastIndex(purl, "@")
+		if at <= 0 {
+			return fmt.Errorf("subject %q: npm package URL without a version", subject)
+		}
+		gotName, err := url.PathUnescape(purl[:at])
+		if err != nil {
+			return fmt.Errorf("subject %q: %w", subject, err)
+		}
+		gotVersion := purl[at+1:]
+		if name != "" && gotName != name {
+			return fmt.Errorf("subject %q names npm package %q, want %q", subject, gotName, name)
+		}
+		if version != "" && gotVersion != version {
+			return fmt.Errorf("subject %q names version %q, want %q", subject, gotVersion, version)
+		}
+		return nil
+	}
+	f, err := dists.ParseFilename(subject)
+	if err != nil {
+		return fmt.Errorf("subject %q names neither an npm package (pkg:npm/…) nor a Python distribution: %w", subject, err)
+	}
+	if name != "" && f.CanonicalName() != dists.CanonicalizeName(name) {
+		return fmt.Errorf("subject %q names project %q, want %q", subject, f.Name, name)
+	}
+	if version != "" {
+		want, ok := dists.NormalizeVersion(version)
+		if !ok {
+			return fmt.Errorf("package version %q is not a PEP 440 version", version)
+		}
+		if f.Version != want {
+			return fmt.Errorf("subject %q names version %q, want %q", subject, f.Version, want)
+		}
+	}
+	return nil
 }
 
 // signerWorkflowPattern turns [host/]owner/repo/path[@ref] into an anchored

@@ -133,3 +133,54 @@ func TestPolicyValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestNormalizeOwnerURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"octo-org":                    "https://github.com/octo-org",
+		"https://github.com/octo-org": "https://github.com/octo-org",
+		"github.com/octo-org/":        "https://github.com/octo-org",
+		"https://ghe.example/team":    "https://ghe.example/team",
+		"":                            "",
+		"octo-org/repo":               "",
+		"https://github.com/":         "",
+	} {
+		got, err := NormalizeOwnerURL(in)
+		if got != want || (err != nil) != (want == "") {
+			t.Errorf("NormalizeOwnerURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"https://github.com/sigstore/sigstore-js": "https://github.com/sigstore",
+		"https://github.com/sigstore":             "",
+		"http://github.com/a/b":                   "",
+		"":                                        "",
+	} {
+		if got := ownerOfRepositoryURL(in); got != want {
+			t.Errorf("ownerOfRepositoryURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCheckPackage(t *testing.T) {
+	tests := []struct {
+		subject, name, version, err string
+	}{
+		{subject: "pkg:npm/gundam-visor@1.0.1", name: "gundam-visor", version: "1.0.1"},
+		{subject: "pkg:npm/%40trishankatdatadog/supreme-goggles@1.0.5", name: "@trishankatdatadog/supreme-goggles"},
+		{subject: "pkg:npm/%40trishankatdatadog/supreme-goggles@1.0.5", name: "supreme-goggles", err: `names npm package "@trishankatdatadog/supreme-goggles"`},
+		{subject: "pkg:npm/gundam-visor@1.0.1", version: "1.0.2", err: `names version "1.0.1", want "1.0.2"`},
+		{subject: "pkg:npm/gundam-visor", name: "gundam-visor", err: "without a version"},
+		{subject: "pypi_attestations-0.0.19.tar.gz", name: "pypi-attestations", version: "0.0.19"},
+		{subject: "Pypi.Attestations-0.0.19-py3-none-any.whl", name: "pypi_attestations", version: "v0.0.19"},
+		{subject: "pypi_attestations-0.0.19.tar.gz", name: "pypi-attestation", err: `names project "pypi_attestations"`},
+		{subject: "pypi_attestations-0.0.19.tar.gz", version: "0.0.20", err: `names version "0.0.19", want "0.0.20"`},
+		{subject: "pypi_attestations-0.0.19.tar.gz", version: "not a version", err: "not a PEP 440 version"},
+		{subject: "binary-linux-amd64", name: "binary", err: "neither an npm package"},
+	}
+	for _, tt := range tests {
+		err := checkPackage(tt.subject, tt.name, tt.version)
+		if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("checkPackage(%q, %q, %q) = %v, want %q", tt.subject, tt.name, tt.version, err, tt.err)
+		}
+	}
+}
