@@ -6,12 +6,14 @@ STACK_DIR ?= $(CURDIR)/.stack
 VENV ?= $(CACHE)/venv
 BIN ?= $(CACHE)/bin
 STATICCHECK_VERSION ?= v0.8.2
+ACTIONLINT_VERSION ?= v1.7.12
+ACT_VERSION ?= v0.2.89
 VERSION ?= $(shell git describe --tags --always 2>/dev/null || echo dev)
 LDFLAGS := -s -w -buildid= -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
-export CACHE STATICCHECK_VERSION
+export CACHE STATICCHECK_VERSION ACTIONLINT_VERSION
 
-.PHONY: all build test unit lint e2e deps venv stack stack-down demo bench clean
+.PHONY: all build test unit lint e2e deps venv stack stack-down demo bench clean dist dist-check actionlint act-tools
 
 all: build
 
@@ -58,6 +60,26 @@ demo: deps build
 bench: deps build
 	./bench/sign.sh
 	./bench/publish.sh
+
+## dist: the action's six static binaries, SHA256SUMS and SOURCE, reproducibly (clean tree only; see RELEASING.md)
+dist:
+	./scripts/dist.sh
+
+## dist-check: rebuild dist/ from dist/SOURCE in a temporary worktree and compare byte for byte
+dist-check:
+	./scripts/dist-check.sh
+
+## actionlint: actionlint + shellcheck on every workflow, example and action.yml (caller side and composite steps)
+actionlint:
+	./scripts/actionlint.sh
+
+## act-tools: act and actionlint (pinned) into .cache/bin, for the act harness (test/acttest) and actionlint
+act-tools:
+	@$(BIN)/act --version 2>/dev/null | grep -qx 'act version $(ACT_VERSION:v%=%)' || \
+		GOBIN=$(BIN) $(GO) install github.com/nektos/act@$(ACT_VERSION)
+	@$(BIN)/actionlint -version 2>/dev/null | head -1 | grep -qx '$(ACTIONLINT_VERSION)' || \
+		GOBIN=$(BIN) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	@echo "act-tools: $$($(BIN)/act --version), actionlint $$($(BIN)/actionlint -version | head -1) in $(BIN)"
 
 clean:
 	-$(GO) run ./test/localstack/cmd/stack down --dir $(STACK_DIR)

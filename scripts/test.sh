@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make test: lint, unit tests, then end-to-end tests against the real local
-# Sigstore stack, judged by cosign, sigstore-python and pypi-attestations.
+# make test: lint, unit tests, actionlint, the dist/ rebuild check, then
+# end-to-end tests against the real local Sigstore stack and index (judged by
+# cosign, sigstore-python, pypi-attestations, pip), and the action under act.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
@@ -14,8 +15,14 @@ step "lint (gofmt, go vet, staticcheck)"
 step "unit tests (race detector on)"
 go test -race -count=1 ./...
 
-step "dependencies (MariaDB, Python judges)"
-make --no-print-directory deps
+step "dependencies (MariaDB, Chromium, ShellCheck, Python judges; act and actionlint)"
+make --no-print-directory deps act-tools
+
+step "actionlint on workflows, examples and action.yml"
+./scripts/actionlint.sh
+
+step "dist/ is byte for byte what its source commit builds"
+./scripts/dist-check.sh
 
 step "judges self-test on the shared test vectors"
 "$VENV/bin/python" -m pytest -q test/judges
@@ -31,3 +38,6 @@ go test -count=1 -tags stack ./test/localstack/
 
 step "end-to-end tests"
 ATTEST_STACK_DIR=$STACK_DIR ATTEST_VENV=$VENV go test -count=1 -timeout 20m -tags e2e ./test/e2e/
+
+step "the action under act: release.yml and verify.yml end to end"
+ATTEST_STACK_DIR=$STACK_DIR ATTEST_VENV=$VENV go test -count=1 -timeout 15m -tags e2e ./test/acttest/

@@ -25,6 +25,9 @@ Usage:
                                   verify artifacts against bundles or PEP 740 attestations
   attest-publish publish [flags]  verify and upload the dists of a directory to a package index
   attest-publish release [flags]  sign, then verify and publish, in one run (sign's and publish's flags)
+  attest-publish audit [flags] WORKFLOW.yml...
+                                  check GitHub workflows for unpinned actions, broad permissions, risky triggers
+  attest-publish action           run as the GitHub Action (inputs from AP_INPUT_* variables, see action.yml)
   attest-publish version          print the version
 
 Run "attest-publish <command> -h" for a command's flags.
@@ -54,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runPublish(ctx, args[1:], stdout, stderr, getenv)
 	case "release":
 		err = runRelease(ctx, args[1:], stdout, stderr, getenv)
+	case "action":
+		err = runAction(ctx, args[1:], stdout, stderr, getenv)
+	case "audit":
+		err = runAudit(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "attest-publish %s\n", version)
 	case "help", "-h", "--help":

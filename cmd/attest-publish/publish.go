@@ -102,15 +102,29 @@ func (f *publishFlags) options(fs *flag.FlagSet, getenv func(string) string, std
 
 // runPublishStage runs publish.Run and prints its report, also on failure.
 func runPublishStage(ctx context.Context, opts publish.Options, stdout io.Writer) error {
+	_, err := publishStage(ctx, opts, stdout)
+	return err
+}
+
+// publishStage is runPublishStage returning the report (nil when the run
+// stopped before it had one).
+func publishStage(ctx context.Context, opts publish.Options, stdout io.Writer) (*publish.Report, error) {
 	rep, err := publish.Run(ctx, opts)
 	if rep != nil {
 		fmt.Fprintln(stdout)
 		rep.Print(stdout)
 	}
-	return err
+	return rep, err
 }
 
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	_, err := publishCommand(ctx, args, stdout, stderr, getenv)
+	return err
+}
+
+// publishCommand runs "attest-publish publish args" and returns its report
+// (action mode reuses it).
+func publishCommand(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (*publish.Report, error) {
 	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var pf publishFlags
@@ -130,17 +144,17 @@ Flags:
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return parseError(err)
+		return nil, parseError(err)
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q (dists are found in --packages-dir)", fs.Arg(0))}
+		return nil, usageError{fmt.Sprintf("unexpected argument %q (dists are found in --packages-dir)", fs.Arg(0))}
 	}
 	if err := pf.check(); err != nil {
-		return err
+		return nil, err
 	}
 	opts, err := pf.options(fs, getenv, stdout, stderr)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return runPublishStage(ctx, opts, stdout)
+	return publishStage(ctx, opts, stdout)
 }

@@ -20,6 +20,7 @@ import (
 // signFlags are sign's flags; release registers them too.
 type signFlags struct {
 	packagesDir, outputDir, identityToken, signingConfig, trustedRoot, serverURL string
+	instance                                                                     string
 	rekorVersion                                                                 uint
 	overwrite, verifyMetadata                                                    bool
 	concurrency                                                                  int
@@ -36,6 +37,7 @@ func (f *signFlags) register(fs *flag.FlagSet, getenv func(string) string, withO
 	fs.StringVar(&f.identityToken, "identity-token", "", "OIDC identity token for Fulcio (default: $SIGSTORE_ID_TOKEN, else GitHub Actions' token with audience sigstore)")
 	fs.StringVar(&f.signingConfig, "signing-config", "", "Sigstore signing config JSON (with --trusted-root; default: public-good Sigstore over TUF)")
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted root JSON (with --signing-config)")
+	fs.StringVar(&f.instance, "sigstore-instance", "public-good", "Sigstore instance when no --signing-config is given: public-good, or github (GitHub's own instance, as actions/attest uses for private repositories: Fulcio and a timestamp authority, no transparency log, no PEP 740 attestations; trust fetched over TUF from tuf-repo.github.com)")
 	fs.UintVar(&f.rekorVersion, "rekor-version", 0, "transparency log API: 1, 2, or 0 for v1 when offered (PyPI needs v1)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing output files")
 	fs.BoolVar(&f.verifyMetadata, "verify-metadata", true, "check each dist's metadata (what twine check checks) before signing anything")
@@ -48,6 +50,15 @@ func (f *signFlags) register(fs *flag.FlagSet, getenv func(string) string, withO
 func (f *signFlags) check() error {
 	if f.rekorVersion > 2 {
 		return usageError{"--rekor-version must be 0, 1 or 2"}
+	}
+	switch f.instance {
+	case "public-good":
+	case "github":
+		if f.signingConfig != "" || f.trustedRoot != "" {
+			return usageError{"--sigstore-instance github and --signing-config/--trusted-root are exclusive: the instance brings its own"}
+		}
+	default:
+		return usageError{fmt.Sprintf("--sigstore-instance must be public-good or github, not %q", f.instance)}
 	}
 	return nil
 }
@@ -75,7 +86,12 @@ func (f *signFlags) options(ctx context.Context, getenv func(string) string, log
 	if err != nil {
 		return nil, attest.Options{}, err
 	}
-	trust, err := signing.LoadTrust(f.signingConfig, f.trustedRoot)
+	var trust *signing.Trust
+	if f.instance == "github" {
+		trust, err = signing.LoadGitHubTrust(f.serverURL)
+	} else {
+		trust, err = signing.LoadTrust(f.signingConfig, f.trustedRoot)
+	}
 	if err != nil {
 		return nil, attest.Options{}, err
 	}
@@ -93,6 +109,13 @@ func (f *signFlags) options(ctx context.Context, getenv func(string) string, log
 }
 
 func runSign(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	_, _, err := signCommand(ctx, args, stdout, stderr, getenv)
+	return err
+}
+
+// signCommand runs "attest-publish sign args" and returns its result and
+// the Sigstore trust it signed with (action mode reuses both).
+func signCommand(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (*attest.Result, *signing.Trust, error) {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf signFlags
@@ -114,24 +137,24 @@ Flags:
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return parseError(err)
+		return nil, nil, parseError(err)
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q (dists are found in --packages-dir)", fs.Arg(0))}
+		return nil, nil, usageError{fmt.Sprintf("unexpected argument %q (dists are found in --packages-dir)", fs.Arg(0))}
 	}
 	if err := sf.check(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	found, opts, err := sf.options(ctx, getenv, stderr)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	res, err := attest.Run(ctx, found, opts)
 	if err != nil {
-		return err
+		return nil, opts.Trust, err
 	}
 	printReport(stdout, res)
-	return nil
+	return res, opts.Trust, nil
 }
 
 func printReport(w io.Writer, res *attest.Result) {

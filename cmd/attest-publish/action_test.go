@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/attest-publish/attest-publish/internal/actionio"
+)
+
+func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// TestActionYAMLMapsEveryInput: action.yml maps every input it declares to
+// AP_INPUT_<NAME> in the run step's env, declares every input action mode
+// reads, and every output reads steps.run.
+func TestActionYAMLMapsEveryInput(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Inputs  map[string]struct{ Description, Default string }
+		Outputs map[string]struct{ Description, Value string }
+		Runs    struct {
+			Using string
+			Steps []struct {
+				ID, Shell, Run, Uses string
+				Env                  map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(data, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Runs.Using != "composite" || len(meta.Runs.Steps) != 1 {
+		t.Fatalf("runs: %+v", meta.Runs)
+	}
+	step := meta.Runs.Steps[0]
+	if step.Uses != "" || step.ID != "run" || step.Shell != "bash" || !strings.Contains(step.Run, `exec "$bin" action`) {
+		t.Errorf("run step: id %q shell %q uses %q", step.ID, step.Shell, step.Uses)
+	}
+	for name, in := range meta.Inputs {
+		if in.Description == "" {
+			t.Errorf("input %s has no description", name)
+		}
+		if got, want := step.Env[actionio.InputEnv(name)], "${{ inputs."+name+" }}"; got != want {
+			t.Errorf("env %s = %q, want %q", actionio.InputEnv(name), got, want)
+		}
+	}
+	for k := range step.Env {
+		if name, ok := strings.CutPrefix(k, actionio.InputPrefix); ok {
+			if _, declared := meta.Inputs[strings.ToLower(strings.ReplaceAll(name, "_", "-"))]; !declared {
+				t.Errorf("env %s maps no declared input", k)
+			}
+		}
+	}
+	read := append([]string{"mode", "packages-dir", "user", "password", "repository-url", "verify-metadata", "skip-existing",
+		"verbose", "print-hash", "attestations", "signing-config", "trusted-root", "sigstore-instance", "attest-to-github",
+		"github-token", "audit", "verify-paths", "bundle", "attestation", "deny-self-hosted-runners"}, verifyInputFlags...)
+	for _, name := range read {
+		if _, ok := meta.Inputs[name]; !ok {
+			t.Errorf("action mode reads input %s, which action.yml does not declare", name)
+		}
+	}
+	for _, name := range []string{"bundles", "attestations", "provenance-bundle-path", "attestation-id", "attestation-url", "published-urls", "verified", "verdicts"} {
+		if got, want := meta.Outputs[name].Value, "${{ steps.run.outputs."+name+" }}"; got != want {
+			t.Errorf("output %s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestActionInputErrors(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := runAction(context.Background(), nil, &stdout, &stderr, mapEnv(map[string]string{
+		"AP_INPUT_MODE":          "deploy",
+		"AP_INPUT_SKIP_EXISTING": "yes",
+		"AP_INPUT_PASSWORD":      "pypi-s3cret",
+	}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{`input mode must be one of release, sign, publish, verify, got "deploy"`, `input skip-existing must be true or false, got "yes"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	out := stdout.String()
+	if !strings.HasPrefix(out, "::add-mask::pypi-s3cret\n") {
+		t.Errorf("the password is not masked first:\n%s", out)
+	}
+	if !strings.Contains(out, "::error title=attest-publish%3A inputs::") {
+		t.Errorf("no error annotation:\n%s", out)
+	}
+}
+
+func TestSigstoreInstance(t *testing.T) {
+	events := map[string]string{"public": `{"repository":{"visibility":"public"}}`, "private": `{"repository":{"visibility":"private"}}`, "act": `{"inputs":{}}`}
+	dir := t.TempDir()
+	for name, body := range events {
+		if err := os.WriteFile(filepath.Join(dir, name+".json"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		instance, event, sc, tr string
+		want                    string
+	}{
+		{"auto", "public", "", "", "--sigstore-instance public-good"},
+		{"auto", "private", "", "", "--sigstore-instance github"},
+		{"auto", "act", "", "", "--sigstore-instance github"},
+		{"public-good", "private", "", "", "--sigstore-instance public-good"},
+		{"github", "public", "", "", "--sigstore-instance github"},
+		{"github", "private", "sc.json", "tr.json", "--signing-config sc.json --trusted-root tr.json"},
+		{"auto", "public", "sc.json", "tr.json", "--signing-config sc.json --trusted-root tr.json"},
+	} {
+		env := map[string]string{"GITHUB_EVENT_PATH": filepath.Join(dir, tc.event+".json")}
+		a := actionio.New(actionio.Options{Getenv: mapEnv(env), Out: &bytes.Buffer{}})
+		r := &actionRun{a: a, in: &actionInputs{instance: tc.instance, signingConfig: tc.sc, trustedRoot: tc.tr}, stdout: &bytes.Buffer{}}
+		if got := strings.Join(r.signingArgs(), " "); got != tc.want {
+			t.Errorf("%s/%s: %q, want %q", tc.instance, tc.event, got, tc.want)
+		}
+	}
+}
+
+func TestWorkflowPath(t *testing.T) {
+	for _, tc := range []struct{ ref, repo, want string }{
+		{"octo/repo/.github/workflows/release.yml@refs/heads/main", "octo/repo", ".github/workflows/release.yml"},
+		{"octo/repo/.github/workflows/release.yml@refs/tags/v1@x", "", ".github/workflows/release.yml"},
+		{"octo/repo/../../etc/passwd@x", "octo/repo", ""},
+		{"", "octo/repo", ""},
+	} {
+		got, err := workflowPath(tc.ref, tc.repo)
+		if got != tc.want || (err != nil) != (tc.want == "") {
+			t.Errorf("workflowPath(%q, %q) = %q, %v", tc.ref, tc.repo, got, err)
+		}
+	}
+}
