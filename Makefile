@@ -56,10 +56,12 @@ stack-down:
 demo: deps build
 	./scripts/demo.sh
 
-## bench: attest-publish sign vs a cosign loop, and publish of a 200 MiB wheel vs twine
+## bench: sign vs a cosign loop, publish of a 200 MiB wheel vs twine, verify of 1,000 bundles vs cosign and sigstore-python, the action's start-up
 bench: deps build
 	./bench/sign.sh
 	./bench/publish.sh
+	./bench/verify.sh
+	./bench/startup.sh
 
 ## dist: the action's six static binaries, SHA256SUMS and SOURCE, reproducibly (clean tree only; see RELEASING.md)
 dist:

@@ -9,12 +9,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -200,7 +204,10 @@ func TestActionRelease(t *testing.T) {
 	index := startIndex(t)
 	ws, environ := actionWorkspace(t)
 	const ghToken = "ghs_actionE2ESecretToken0123456789"
+	api := startAttestationsAPI(t, ghToken)
+	environ["GITHUB_API_URL"] = api.URL
 	r := runAction(t, ws, environ, map[string]string{
+		"attest-to-github":  "true",
 		"mode":              "release",
 		"packages-dir":      "dist",
 		"repository-url":    index["INDEXFRONT_UPLOAD_URL"],
@@ -265,8 +272,28 @@ func TestActionRelease(t *testing.T) {
 	if o["provenance-bundle-path"] != filepath.Join("dist", "provenance.sigstore.json") {
 		t.Errorf("provenance-bundle-path = %q", o["provenance-bundle-path"])
 	}
-	if o["verified"] != "true" || o["attestation-id"] != "" || o["attestation-url"] != "" {
-		t.Errorf("verified=%q attestation-id=%q attestation-url=%q", o["verified"], o["attestation-id"], o["attestation-url"])
+	wantURL := "https://github.com/" + repository + "/attestations/4242"
+	if o["verified"] != "true" || o["attestation-id"] != "4242" || o["attestation-url"] != wantURL {
+		t.Errorf("verified=%q attestation-id=%q attestation-url=%q (want 4242, %s)", o["verified"], o["attestation-id"], o["attestation-url"], wantURL)
+	}
+	// attest-to-github stored exactly the release provenance bundle, with
+	// the github-token; a consumer then finds and verifies it by digest.
+	stored, err := os.ReadFile(filepath.Join(ws, o["provenance-bundle-path"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := api.stored(); !jsonEqual(got, stored) {
+		t.Errorf("stored bundle differs from %s:\n%s", o["provenance-bundle-path"], got)
+	}
+	if a := api.auth(); a != "Bearer "+ghToken {
+		t.Errorf("attestations API Authorization = %q", a)
+	}
+	for _, d := range dists {
+		out, code := verify(t, "--from-github", repository, "--github-api-url", api.URL,
+			"--certificate-identity", identity, "--certificate-oidc-issuer", env.issuer, d)
+		if code != 0 {
+			t.Errorf("verify --from-github on what attest-to-github stored (%d):\n%s", code, out)
+		}
 	}
 	var verdicts []struct {
 		Artifact string `json:"artifact"`
@@ -416,4 +443,68 @@ func sizeOf(st os.FileInfo) int64 {
 		return 0
 	}
 	return st.Size()
+}
+
+// attestationsAPI is a fake GitHub attestations API: POST stores one
+// bundle (answering id 4242), GET lists it for any digest it names.
+type attestationsAPI struct {
+	*httptest.Server
+	mu         sync.Mutex
+	bundle     json.RawMessage
+	authHeader string
+}
+
+func startAttestationsAPI(t *testing.T, token string) *attestationsAPI {
+	t.Helper()
+	a := &attestationsAPI{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /repos/{owner}/{repo}/attestations", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Bundle json.RawMessage `json:"bundle"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Bundle) == 0 {
+			http.Error(w, `{"message":"bad body"}`, http.StatusBadRequest)
+			return
+		}
+		a.mu.Lock()
+		a.bundle, a.authHeader = body.Bundle, r.Header.Get("Authorization")
+		a.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"id":4242}`)
+	})
+	mux.HandleFunc("GET /repos/{owner}/{repo}/attestations/{digest}", func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.bundle == nil {
+			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"attestations": []any{map[string]any{"bundle": a.bundle, "repository_id": 1}}})
+	})
+	a.Server = httptest.NewServer(mux)
+	t.Cleanup(a.Close)
+	return a
+}
+
+func (a *attestationsAPI) stored() json.RawMessage {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.bundle
+}
+
+func (a *attestationsAPI) auth() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.authHeader
+}
+
+// jsonEqual reports whether two JSON documents hold the same value.
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
