@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha512"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -134,6 +136,11 @@ func TestVectors(t *testing.T) {
 			continue
 		}
 		modes := []string{"path", "digest"}
+		if _, sha512Only := knownFailures[c.Name+"/digest"]; sha512Only {
+			// npm's subjects carry only sha512: given that digest, the
+			// case must get its expected verdict too.
+			modes = append(modes, "sha512")
+		}
 		for _, mode := range modes {
 			id := c.Name + "/" + mode
 			t.Run(id, func(t *testing.T) {
@@ -269,6 +276,13 @@ func vectorArgs(t *testing.T, dir string, c vectorCase, mode string) []string {
 	switch {
 	case mode == "path" && c.Artifact != nil:
 		target = in(*c.Artifact)
+	case mode == "sha512" && c.Artifact != nil:
+		data, err := os.ReadFile(in(*c.Artifact))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha512.Sum512(data)
+		target = "sha512:" + hex.EncodeToString(sum[:])
 	case c.ArtifactDigest != nil:
 		target = *c.ArtifactDigest
 	default:
