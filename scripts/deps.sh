@@ -8,7 +8,9 @@ need=()
 if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   need+=(mariadb-server)
 fi
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Debian's chromium; GitHub's Ubuntu runners carry google-chrome instead.
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+  command -v google-chrome >/dev/null 2>&1 || need+=(chromium)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} from Debian's packages"

@@ -197,7 +197,7 @@ func summaryTable(t *testing.T, md string) []summaryRow {
 // rendered to HTML and screenshotted with headless Chromium into
 // test/artifacts/summary.png.
 func TestActionRelease(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
+	chromium, err := findChromium()
 	if err != nil {
 		t.Fatal("chromium is missing (the job summary screenshot needs it): run `make deps`, which installs it with apt-get install chromium")
 	}
@@ -507,4 +507,17 @@ func jsonEqual(a, b []byte) bool {
 		return false
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// findChromium finds a headless-capable Chromium: Debian's chromium, or the
+// Chrome that GitHub's Ubuntu runners carry.
+func findChromium() (string, error) {
+	var err error
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		var p string
+		if p, err = exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", err
 }
