@@ -70,5 +70,13 @@ for f in "$DEMO"/downloaded/*; do
   [ "$got" = "$want" ] && echo "  $(basename "$f"): sha256 matches the signed file" ||
     { echo "  $(basename "$f"): sha256 DIFFERS ($got != $want)"; exit 1; }
 done
+
 echo
-echo "Everything is in .demo/ (dists, bundles, attestations, trust files, report.txt, publish.txt)."
+echo "== a consumer verifies every file of the release from the index (PEP 740 provenance, publisher policy)"
+"$CACHE/bin/attest-publish" verify --from-index "$INDEXFRONT_URL" --trusted-root "$DEMO/trust/trusted_root.json" \
+  --certificate-identity https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main \
+  --certificate-oidc-issuer "$STACK_OIDC_ISSUER" \
+  --publisher-kind github --publisher-repository octo-org/octo-repo --publisher-workflow release.yml \
+  attest-publish-sample==0.1.0 | tee "$DEMO/verify.txt"
+echo
+echo "Everything is in .demo/ (dists, bundles, attestations, trust files, report.txt, publish.txt, verify.txt)."

@@ -128,39 +128,7 @@ func LoadAttestations(path string) (*MaterialSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("%s: not a JSON object: %w", path, err)
-	}
-	set := &MaterialSet{Path: path}
-	if _, ok := probe["attestation_bundles"]; !ok {
-		b, err := attestationBundle(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		set.Items = append(set.Items, Material{Source: path, Bundle: b, PEP740: true})
-		return set, nil
-	}
-	var po provenanceObject
-	if err := json.Unmarshal(data, &po); err != nil {
-		return nil, fmt.Errorf("%s: parsing provenance object: %w", path, err)
-	}
-	if po.Version != 1 {
-		return nil, fmt.Errorf("%s: unsupported provenance object version %d", path, po.Version)
-	}
-	for i, ab := range po.AttestationBundles {
-		for j, raw := range ab.Attestations {
-			b, err := attestationBundle(raw)
-			if err != nil {
-				return nil, fmt.Errorf("%s: attestation bundle %d, attestation %d: %w", path, i, j, err)
-			}
-			set.Items = append(set.Items, Material{Source: fmt.Sprintf("%s bundle %d attestation %d", path, i, j), Bundle: b, PEP740: true})
-		}
-	}
-	if len(set.Items) == 0 {
-		return nil, fmt.Errorf("%s: provenance object holds no attestations", path)
-	}
-	return set, nil
+	return AttestationSet(path, data)
 }
 
 func attestationBundle(data []byte) (*bundle.Bundle, error) {
