@@ -45,6 +45,7 @@ var verifyInputFlags = []string{
 	"certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer", "certificate-oidc-issuer-regexp",
 	"source-repository", "source-ref", "source-digest", "signer-workflow", "build-trigger", "predicate-type",
 	"builder-id", "source-uri", "source-branch", "source-tag", "publisher-kind", "publisher-repository", "publisher-workflow",
+	"source-repository-owner", "package-name", "package-version", "distribution-name", "from-index", "from-github",
 }
 
 // readActionInputs reads and checks every input; all mistakes at once.
@@ -370,7 +371,16 @@ func (r *actionRun) verifyInputs(ctx context.Context) error {
 	}
 	paths := r.in.verifyPaths
 	if len(paths) == 0 {
+		if _, ok := r.in.verifyFlags["from-index"]; ok {
+			return errors.New("input from-index needs verify-paths: one NAME==VERSION per line")
+		}
 		paths = []string{r.in.packagesDir}
+	}
+	if _, ok := r.in.verifyFlags["from-github"]; ok && r.in.githubToken != "" && r.getenv("GITHUB_TOKEN") == "" {
+		// verify reads the API token from the environment.
+		if err := os.Setenv("GITHUB_TOKEN", r.in.githubToken); err != nil {
+			return err
+		}
 	}
 	args = append(args, "--format", "json", "--")
 	return r.verify(ctx, append(args, paths...))

@@ -140,3 +140,27 @@ func TestWorkflowPath(t *testing.T) {
 		}
 	}
 }
+
+// TestActionVerifyFromIndexNeedsReleases: verify mode with from-index names
+// releases in verify-paths; without them it says so instead of verifying the
+// packages directory.
+func TestActionVerifyFromIndexNeedsReleases(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	dir := t.TempDir()
+	for _, f := range []string{"output", "summary"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := runAction(context.Background(), nil, &stdout, &stderr, mapEnv(map[string]string{
+		"AP_INPUT_MODE":                    "verify",
+		"AP_INPUT_FROM_INDEX":              "http://127.0.0.1:1/",
+		"AP_INPUT_CERTIFICATE_IDENTITY":    "https://github.com/o/r/.github/workflows/release.yml@refs/heads/main",
+		"AP_INPUT_CERTIFICATE_OIDC_ISSUER": "https://token.actions.githubusercontent.com",
+		"GITHUB_OUTPUT":                    filepath.Join(dir, "output"),
+		"GITHUB_STEP_SUMMARY":              filepath.Join(dir, "summary"),
+	}))
+	if err == nil || !strings.Contains(err.Error(), "from-index needs verify-paths") {
+		t.Fatalf("error %v, want one about verify-paths\n%s%s", err, stdout.String(), stderr.String())
+	}
+}
