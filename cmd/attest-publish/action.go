@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -276,8 +277,16 @@ func (r *actionRun) signingArgs() []string {
 	return []string{"--sigstore-instance", instance}
 }
 
+// errGitHubInstancePEP740 refuses a release that would sign with GitHub's
+// instance and then need PEP 740 attestations it cannot make.
+var errGitHubInstancePEP740 = errors.New("GitHub's own Sigstore instance (sigstore-instance github, or auto in a private or internal repository, as actions/attest picks) has no public transparency log, so it cannot make the PEP 740 attestations PyPI accepts, and the upload would fail after signing: set sigstore-instance: public-good to attest on public Sigstore (what pypa/gh-action-pypi-publish does; the repository and workflow names become public in the log), or attestations: false")
+
 func (r *actionRun) sign(ctx context.Context) error {
-	args := append([]string{"--packages-dir", r.in.packagesDir, "--verify-metadata=" + strconv.FormatBool(r.in.verifyMetadata)}, r.signingArgs()...)
+	instance := r.signingArgs()
+	if r.in.mode == "release" && r.in.attestations && slices.Equal(instance, []string{"--sigstore-instance", "github"}) {
+		return errGitHubInstancePEP740
+	}
+	args := append([]string{"--packages-dir", r.in.packagesDir, "--verify-metadata=" + strconv.FormatBool(r.in.verifyMetadata)}, instance...)
 	res, trust, err := signCommand(ctx, args, r.stdout, r.stderr, r.getenv)
 	r.trust = trust
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,5 +163,37 @@ func TestActionVerifyFromIndexNeedsReleases(t *testing.T) {
 	}))
 	if err == nil || !strings.Contains(err.Error(), "from-index needs verify-paths") {
 		t.Fatalf("error %v, want one about verify-paths\n%s%s", err, stdout.String(), stderr.String())
+	}
+}
+
+// TestActionGitHubInstanceRelease: a release that would sign with GitHub's
+// instance and still send PEP 740 attestations is refused before signing,
+// saying what to change.
+func TestActionGitHubInstanceRelease(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"output", "summary"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	event := filepath.Join(dir, "event.json")
+	if err := os.WriteFile(event, []byte(`{"repository":{"visibility":"private"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err := runAction(context.Background(), nil, &stdout, &stderr, mapEnv(map[string]string{
+		"AP_INPUT_MODE":  "release",
+		"AP_INPUT_AUDIT": "off",
+		// packages-dir does not exist: the refusal must come first.
+		"AP_INPUT_PACKAGES_DIR": filepath.Join(dir, "no-dists"),
+		"GITHUB_EVENT_PATH":     event,
+		"GITHUB_OUTPUT":         filepath.Join(dir, "output"),
+		"GITHUB_STEP_SUMMARY":   filepath.Join(dir, "summary"),
+	}))
+	if !errors.Is(err, errGitHubInstancePEP740) {
+		t.Fatalf("error %v, want errGitHubInstancePEP740\n%s%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(err.Error(), "sigstore-instance: public-good") || !strings.Contains(err.Error(), "attestations: false") {
+		t.Errorf("the error does not say what to change: %v", err)
 	}
 }
