@@ -105,9 +105,15 @@ func TUFOptions() *tuf.Options {
 // FetchTrustedRoot fetches the instance's trusted_root.json over TUF
 // (network).
 func FetchTrustedRoot() (*root.TrustedRoot, error) {
-	tr, err := root.FetchTrustedRootWithOptions(TUFOptions())
+	return fetchTrustedRoot(TUFOptions())
+}
+
+// fetchTrustedRoot fetches trusted_root.json over TUF with opts, so tests
+// can point the client at a local repository and trust anchor.
+func fetchTrustedRoot(opts *tuf.Options) (*root.TrustedRoot, error) {
+	tr, err := root.FetchTrustedRootWithOptions(opts)
 	if err != nil {
-		return nil, fmt.Errorf("fetching GitHub's Sigstore trusted root from %s: %w", TUFMirror, err)
+		return nil, fmt.Errorf("fetching GitHub's Sigstore trusted root from %s: %w", opts.RepositoryBaseURL, err)
 	}
 	return tr, nil
 }
