@@ -169,7 +169,7 @@ func printReport(w io.Writer, res *attest.Result) {
 		if d.LogIndex >= 0 {
 			idx = fmt.Sprint(d.LogIndex)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Dist.Filename, humanSize(d.Dist.Size), d.Dist.SHA256Hex(), idx)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Dist.Filename, dists.FormatSize(d.Dist.Size), d.Dist.SHA256Hex(), idx)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nWrote:")
@@ -189,16 +189,6 @@ func printReport(w io.Writer, res *attest.Result) {
 	d := res.Dists[0]
 	fmt.Fprintf(w, "\nA consumer can check a file with:\n  cosign verify-blob %s --bundle %s --certificate-identity %s --certificate-oidc-issuer %s\n",
 		shellQuote(filepath.Base(d.Dist.Path)), shellQuote(filepath.Base(d.Bundle)), shellQuote(res.Identity.SAN), shellQuote(res.Identity.Issuer))
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func shellQuote(s string) string {

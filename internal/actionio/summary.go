@@ -3,6 +3,8 @@ package actionio
 import (
 	"fmt"
 	"strings"
+
+	"github.com/attest-publish/attest-publish/internal/dists"
 )
 
 // Summary is what a run did, for the job summary. Fields left empty are
@@ -134,7 +136,7 @@ func (s *Summary) Markdown() string {
 		b.WriteString("|---|--:|---|---|---|--:|---|\n")
 		for _, d := range s.Dists {
 			fmt.Fprintf(&b, "| `%s` | %s | `%s…` | %s | %s | %s | %s |\n",
-				code(d.Name), humanSize(d.Size), short(d.SHA256),
+				code(d.Name), dists.FormatSize(d.Size), short(d.SHA256),
 				cell(d.Signature, d.SignatureNote, "signed"),
 				cell(d.AttestationStatus, strings.Join(d.Attestations, ", "), "made"),
 				logCell(d), uploadCell(d))
@@ -221,16 +223,6 @@ func short(hex string) string {
 		return hex[:ShortHash]
 	}
 	return hex
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // escapeText escapes what markdown and HTML would interpret in running

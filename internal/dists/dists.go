@@ -190,3 +190,15 @@ func describeMode(m os.FileMode) string {
 func stripQuotedName(err error, name string) string {
 	return strings.TrimPrefix(err.Error(), fmt.Sprintf("%q: ", name))
 }
+
+// FormatSize renders a file size for people: bytes, KiB or MiB with one
+// decimal.
+func FormatSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -187,3 +187,11 @@ func TestHashFileStreams(t *testing.T) {
 		t.Errorf("hashing a 64 MiB file allocated %d bytes", grew)
 	}
 }
+
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 3174: "3.1 KiB", 1 << 20: "1.0 MiB", 200 << 20: "200.0 MiB"} {
+		if got := FormatSize(n); got != want {
+			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
