@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -34,10 +35,13 @@ func loadRoots(path string) ([]*root.TrustedRoot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tr, err := root.NewTrustedRootFromJSON(data); err == nil {
+	if json.Valid(data) {
+		// One document (pretty-printed or not): its own error, if any.
+		tr, err := root.NewTrustedRootFromJSON(data)
+		if err != nil {
+			return nil, err
+		}
 		return []*root.TrustedRoot{tr}, nil
-	} else if bytes.Count(bytes.TrimSpace(data), []byte("\n")) == 0 {
-		return nil, err
 	}
 	var roots []*root.TrustedRoot
 	sc := bufio.NewScanner(bytes.NewReader(data))
