@@ -8,12 +8,15 @@ BIN ?= $(CACHE)/bin
 STATICCHECK_VERSION ?= v0.8.2
 ACTIONLINT_VERSION ?= v1.7.12
 ACT_VERSION ?= v0.2.89
+CONFORMANCE_SUITE ?= $(CURDIR)/../shared/conformance
+CONFORMANCE_VENV ?= $(CACHE)/conformance-venv
+CONFORMANCE_PYTHON ?= python3
 VERSION ?= $(shell git describe --tags --always 2>/dev/null || echo dev)
 LDFLAGS := -s -w -buildid= -X main.version=$(VERSION)
-export GOTOOLCHAIN := local
+export GOTOOLCHAIN := auto
 export CACHE STATICCHECK_VERSION ACTIONLINT_VERSION
 
-.PHONY: all build test unit lint e2e deps venv stack stack-down demo bench clean dist dist-check actionlint act-tools
+.PHONY: all build test unit lint e2e deps venv stack stack-down demo bench clean dist dist-check actionlint act-tools conformance conformance-suite conformance-venv
 
 all: build
 
@@ -74,6 +77,33 @@ dist-check:
 ## actionlint: actionlint + shellcheck on every workflow, example and action.yml (caller side and composite steps)
 actionlint:
 	./scripts/actionlint.sh
+
+## conformance: the sigstore-conformance verification suite (CONFORMANCE_SUITE, read-only) against conformance/attest-publish-conformance, offline
+conformance: conformance-suite build conformance-venv
+	@stamp=$$(mktemp) && trap 'rm -f "$$stamp"' EXIT && \
+	PYTHONDONTWRITEBYTECODE=1 PYTHONPATH='$(CURDIR)/conformance' ATTEST_PUBLISH='$(BIN)/attest-publish' \
+	'$(CONFORMANCE_VENV)/bin/pytest' '$(CONFORMANCE_SUITE)/test' \
+		-p no:cacheprovider -p attest_publish_offline \
+		--entrypoint '$(CURDIR)/conformance/attest-publish-conformance' \
+		--skip-signing -m 'not signing' \
+		--deselect test/test_bundle.py::test_verify_cpython_release_bundles; \
+	status=$$?; written=$$(find '$(CONFORMANCE_SUITE)' -newer "$$stamp" -print); \
+	if [ -n "$$written" ]; then echo "make conformance: the run wrote into the suite (read-only):" >&2; echo "$$written" >&2; exit 1; fi; \
+	exit $$status
+
+conformance-suite:
+	@test -f '$(CONFORMANCE_SUITE)/test/conftest.py' && test -f '$(CONFORMANCE_SUITE)/requirements.txt' || \
+		{ echo "make conformance: no sigstore-conformance suite at $(CONFORMANCE_SUITE) (set CONFORMANCE_SUITE=DIR)" >&2; exit 1; }
+
+## conformance-venv: the suite's pinned Python requirements (--require-hashes) in .cache/conformance-venv
+conformance-venv: conformance-suite
+	@if [ -f '$(CONFORMANCE_VENV)/.installed' ] && cmp -s '$(CONFORMANCE_SUITE)/requirements.txt' '$(CONFORMANCE_VENV)/.installed'; then \
+		echo "conformance-venv: $(CONFORMANCE_VENV) is up to date"; \
+	else \
+		rm -rf '$(CONFORMANCE_VENV)' && $(CONFORMANCE_PYTHON) -m venv '$(CONFORMANCE_VENV)' && \
+		'$(CONFORMANCE_VENV)/bin/pip' install -q --disable-pip-version-check --require-hashes -r '$(CONFORMANCE_SUITE)/requirements.txt' && \
+		cp '$(CONFORMANCE_SUITE)/requirements.txt' '$(CONFORMANCE_VENV)/.installed'; \
+	fi
 
 ## act-tools: act and actionlint (pinned) into .cache/bin, for the act harness (test/acttest) and actionlint
 act-tools:

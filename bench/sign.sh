@@ -5,7 +5,7 @@
 # count Fulcio certificates. Output: bench/out/sign.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOTOOLCHAIN=local
+export GOTOOLCHAIN=auto
 CACHE=${CACHE:-$PWD/.cache}
 N=${N:-20}
 OUT=$PWD/bench/out

@@ -13,7 +13,7 @@
 # with date +%s%N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOTOOLCHAIN=local
+export GOTOOLCHAIN=auto
 runs=${1:-200}
 out=bench/out
 mkdir -p "$out"

@@ -14,7 +14,7 @@
 # running); otherwise starts it and stops it on exit, as bench/sign.sh does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOTOOLCHAIN=local
+export GOTOOLCHAIN=auto
 CACHE=${CACHE:-$PWD/.cache}
 VENV=${VENV:-$CACHE/venv}
 N=${N:-1000}

@@ -17,7 +17,7 @@
 # `make deps` (apt). Exits non-zero on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOTOOLCHAIN=local
+export GOTOOLCHAIN=auto
 ACTIONLINT_VERSION=${ACTIONLINT_VERSION:-v1.7.12}
 bin=$(mkdir -p "${CACHE:-.cache}/bin" && cd "${CACHE:-.cache}/bin" && pwd)
 actionlint=$bin/actionlint

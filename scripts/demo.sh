@@ -5,7 +5,7 @@
 # local issuer), and leaves everything under .demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOTOOLCHAIN=local
+export GOTOOLCHAIN=auto
 CACHE=${CACHE:-$PWD/.cache}
 VENV=${VENV:-$CACHE/venv}
 DEMO=$PWD/.demo

@@ -4,7 +4,7 @@
 # cosign, sigstore-python, pypi-attestations, pip), and the action under act.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOTOOLCHAIN=local
+export GOTOOLCHAIN=auto
 CACHE=${CACHE:-$PWD/.cache}
 VENV=${VENV:-$CACHE/venv}
 step() { printf '\n== %s\n' "$*"; }

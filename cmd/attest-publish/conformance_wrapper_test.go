@@ -10,9 +10,9 @@ import (
 	"testing"
 )
 
-// TestConformanceWrapper drives testdata/conformance/attest-publish-conformance
+// TestConformanceWrapper drives conformance/attest-publish-conformance
 // (the sigstore-conformance client protocol) with every conformance-* case's
-// conformance_cli_args from ../shared/testvectors/manifest.json, once with the
+// conformance_cli_args from testdata/vectors/manifest.json, once with the
 // artifact path and once with its sha256: digest, as the suite does, and
 // checks the exit status against the case's expected verdict.
 func TestConformanceWrapper(t *testing.T) {
@@ -20,7 +20,7 @@ func TestConformanceWrapper(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Fatalf("the wrapper needs a POSIX sh: %v", err)
 	}
-	wrapper, err := filepath.Abs(filepath.Join("..", "..", "testdata", "conformance", "attest-publish-conformance"))
+	wrapper, err := filepath.Abs(filepath.Join("..", "..", "conformance", "attest-publish-conformance"))
 	if err != nil {
 		t.Fatal(err)
 	}

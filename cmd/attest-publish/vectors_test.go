@@ -15,7 +15,7 @@ import (
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
 
-// vectorCase is one entry of ../shared/testvectors/manifest.json.
+// vectorCase is one entry of testdata/vectors/manifest.json.
 type vectorCase struct {
 	Name             string          `json:"name"`
 	Kind             string          `json:"kind"`
@@ -92,14 +92,14 @@ var knownFailures = map[string]string{
 	"npm-supreme-goggles-1.0.5-invalid-publish-signature/digest": "the in-toto subjects carry only sha512 digests (npm), which a sha256: digest cannot match (fails at the subject, not at the tampered publish signature)",
 }
 
+// vectorsDir returns the repository's copy of the test vectors,
+// testdata/vectors (relative to this package's directory, where go test
+// runs). A missing copy fails the test.
 func vectorsDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("ATTEST_TESTVECTORS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "testvectors")
-	}
+	dir := filepath.Join("..", "..", "testdata", "vectors")
 	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
-		t.Fatalf("test vectors missing (set $ATTEST_TESTVECTORS): %v", err)
+		t.Fatalf("test vectors missing from the repository's testdata/vectors: %v", err)
 	}
 	return dir
 }

@@ -235,6 +235,9 @@ func report(format string, results []verification.Result, w io.Writer) error {
 			} else {
 				fmt.Fprintf(w, "FAIL %s: %s check failed: %s\n", r.Artifact, r.FailedCheck, oneLine(r.Error))
 			}
+			for _, warning := range r.Warnings {
+				fmt.Fprintf(w, "     warning: %s\n", oneLine(warning))
+			}
 			// Each object of a JSONL file (or provenance object) that did
 			// not verify, also when another one satisfied the policy.
 			for _, it := range r.Items {

@@ -28,6 +28,8 @@ type verifyFlags struct {
 	sourceTag                       string
 	publisherKind, publisherRepo    string
 	publisherWorkflow, publisherEnv string
+	provenanceConsistency           bool
+	timestampThreshold              int
 	fetch                           fetchFlags
 }
 
@@ -73,6 +75,8 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.publisherRepo, "publisher-repository", "", "publisher repository (owner/repo, GitLab namespace/project)")
 	fs.StringVar(&f.publisherWorkflow, "publisher-workflow", "", "publisher workflow: file name (GitHub) or CI file path (GitLab)")
 	fs.StringVar(&f.publisherEnv, "publisher-environment", "", "publisher deployment environment (not in certificates: refused for now)")
+	fs.BoolVar(&f.provenanceConsistency, "provenance-consistency", true, "cross-check SLSA provenance against the certificate that signed it (=false: judge only what a Sigstore client judges, as the conformance client does)")
+	fs.IntVar(&f.timestampThreshold, "timestamp-threshold", 1, "verified timestamps a bundle needs: 0 or 1 = one RFC 3161 timestamp or Rekor v1 integrated time (sigstore-go's and sigstore-python's rule); N > 1 = N distinct RFC 3161 timestamp authorities. One that does not verify is ignored with a warning")
 	f.fetch.register(fs)
 }
 
@@ -92,6 +96,12 @@ func (f *verifyFlags) policy() (verification.Policy, error) {
 		SourceTag:      f.sourceTag,
 		PackageName:    f.packageName,
 		PackageVersion: f.packageVersion,
+
+		SkipProvenanceConsistency: !f.provenanceConsistency,
+		TimestampThreshold:        f.timestampThreshold,
+	}
+	if f.timestampThreshold < 0 || f.timestampThreshold > 32 {
+		return p, usageError{fmt.Sprintf("--timestamp-threshold %d: want 1 to 32 (a bundle carries at most 32 timestamps)", f.timestampThreshold)}
 	}
 	if f.sourceRepository != "" {
 		u, err := verification.NormalizeRepositoryURL(f.sourceRepository)

@@ -101,9 +101,9 @@ func Run(ctx context.Context, found []*dists.Dist, opts Options) (*Result, error
 		return nil, err
 	}
 	res.Services = services
-	if !hasRekorV1(services) {
+	if len(services.Rekors) == 0 {
 		plan.dropPEP740()
-		res.Warnings = append(res.Warnings, "PEP 740 attestations not made: PyPI needs a Rekor v1 transparency-log entry and this signing config selects none (use --rekor-version 1)")
+		res.Warnings = append(res.Warnings, "PEP 740 attestations not made: a PEP 740 attestation needs a transparency-log entry and this signing config selects no log")
 	}
 	if !opts.Overwrite {
 		if err := checkFree(plan.paths()); err != nil {
@@ -163,15 +163,6 @@ func Run(ctx context.Context, found []*dists.Dist, opts Options) (*Result, error
 	res.Identity = plan.identity
 	res.Elapsed = time.Since(start)
 	return res, nil
-}
-
-func hasRekorV1(s *signing.Services) bool {
-	for _, r := range s.Rekors {
-		if r.Version == 1 {
-			return true
-		}
-	}
-	return false
 }
 
 func logIndex(b *protobundle.Bundle) int64 {

@@ -21,7 +21,8 @@ const (
 	token  = "ghp_secretsecretsecret"
 )
 
-// Real bundles from ../shared/testvectors (cli/cli's test data).
+// Real bundles from the repository's test vectors, testdata/vectors (cli/cli's
+// test data).
 var bundles = func() []json.RawMessage {
 	var out []json.RawMessage
 	for _, f := range []string{"testdata/reusable-workflow.sigstore.json", "testdata/sigstore-js-2.1.0.sigstore.json"} {

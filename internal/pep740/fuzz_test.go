@@ -5,7 +5,7 @@ import "testing"
 // FuzzParse feeds arbitrary bytes to Parse and, when they parse, converts
 // the attestation to a bundle and back: errors are fine, panics are not.
 // Seeds are in testdata/fuzz/FuzzParse/ (real PEP 740 attestations from the
-// shared test vectors). Run with
+// repository's test vectors, testdata/vectors). Run with
 //
 //	go test ./internal/pep740 -run '^$' -fuzz '^FuzzParse$' -fuzztime 60s -fuzzminimizetime 100x
 func FuzzParse(f *testing.F) {

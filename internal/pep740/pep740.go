@@ -43,6 +43,13 @@ type VerificationMaterial struct {
 	Certificate []byte `json:"certificate"`
 	// TransparencyEntries are Rekor entries in protobuf JSON form.
 	TransparencyEntries []json.RawMessage `json:"transparency_entries"`
+	// Timestamps are RFC 3161 timestamp tokens over the signature (DER,
+	// base64 in JSON), as a bundle's
+	// timestampVerificationData.rfc3161Timestamps[].signedTimestamp holds
+	// them. A Rekor v2 entry has no integrated time, so an attestation
+	// logged there needs one to establish when it was signed. Absent in
+	// attestations made for Rekor v1 alone.
+	Timestamps [][]byte `json:"timestamps,omitempty"`
 }
 
 // Envelope is a DSSE envelope with one signature and an in-toto payload.
@@ -84,6 +91,9 @@ func FromBundle(b *protobundle.Bundle) (*Attestation, error) {
 		VerificationMaterial: VerificationMaterial{Certificate: cert},
 		Envelope:             Envelope{Statement: env.GetPayload(), Signature: env.GetSignatures()[0].GetSig()},
 	}
+	for _, ts := range vm.GetTimestampVerificationData().GetRfc3161Timestamps() {
+		a.VerificationMaterial.Timestamps = append(a.VerificationMaterial.Timestamps, ts.GetSignedTimestamp())
+	}
 	for _, e := range vm.GetTlogEntries() {
 		raw, err := JSON.Marshal(e)
 		if err != nil {
@@ -116,10 +126,23 @@ func (a *Attestation) ToBundle() (*protobundle.Bundle, error) {
 	}
 	for i, raw := range a.VerificationMaterial.TransparencyEntries {
 		e := &protorekor.TransparencyLogEntry{}
-		if err := protojson.Unmarshal(raw, e); err != nil {
+		if err := entryJSON.Unmarshal(raw, e); err != nil {
 			return nil, fmt.Errorf("transparency entry %d: %w", i, err)
 		}
 		vm.TlogEntries = append(vm.TlogEntries, e)
+	}
+	if len(a.VerificationMaterial.Timestamps) > maxTimestamps {
+		return nil, fmt.Errorf("attestation carries %d timestamps, at most %d are read", len(a.VerificationMaterial.Timestamps), maxTimestamps)
+	}
+	if len(a.VerificationMaterial.Timestamps) > 0 {
+		tvd := &protobundle.TimestampVerificationData{}
+		for i, ts := range a.VerificationMaterial.Timestamps {
+			if len(ts) == 0 {
+				return nil, fmt.Errorf("timestamp %d is empty", i)
+			}
+			tvd.Rfc3161Timestamps = append(tvd.Rfc3161Timestamps, &protocommon.RFC3161SignedTimestamp{SignedTimestamp: ts})
+		}
+		vm.TimestampVerificationData = tvd
 	}
 	return &protobundle.Bundle{
 		MediaType:            BundleMediaType,
@@ -132,11 +155,24 @@ func (a *Attestation) ToBundle() (*protobundle.Bundle, error) {
 	}, nil
 }
 
-// Parse reads an attestation object, refusing unknown fields.
+// maxTimestamps bounds the RFC 3161 timestamps read from one attestation
+// (sigstore-go refuses a bundle with more).
+const maxTimestamps = 32
+
+// entryJSON reads transparency-log entries: fields a newer protobuf-specs
+// added are skipped, as sigstore-python's models skip them.
+var entryJSON = protojson.UnmarshalOptions{DiscardUnknown: true}
+
+// Parse reads an attestation object. Fields it does not know are ignored,
+// as PyPI's models (pypi-attestations, pydantic's default) ignore them: the
+// format grows that way (verification_material gained timestamps), and
+// nothing unread is trusted. What PyPI refuses is refused here or by
+// ToBundle: another version, a missing or empty certificate, statement,
+// signature or transparency_entries, values of the wrong type, bad
+// base64, and trailing data.
 func Parse(data []byte) (*Attestation, error) {
 	var a Attestation
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(&a); err != nil {
 		return nil, fmt.Errorf("parsing PEP 740 attestation: %w", err)
 	}

@@ -63,9 +63,11 @@ func TestFromBundle(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	for name, in := range map[string]string{
-		"unknown field": `{"version":1,"verification_material":{"certificate":"","transparency_entries":[]},"envelope":{"statement":"","signature":""},"extra":1}`,
-		"trailing data": `{"version":1} {}`,
-		"not JSON":      `nope`,
+		"trailing data":   `{"version":1} {}`,
+		"not JSON":        `nope`,
+		"bad base64":      `{"version":1,"verification_material":{"certificate":"***","transparency_entries":[{}]}}`,
+		"timestamps type": `{"version":1,"verification_material":{"certificate":"ZGVy","transparency_entries":[{}],"timestamps":"ZGVy"}}`,
+		"version type":    `{"version":"1"}`,
 	} {
 		if _, err := Parse([]byte(in)); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -77,5 +79,40 @@ func TestParse(t *testing.T) {
 	}
 	if _, err := a.ToBundle(); err == nil || !strings.Contains(err.Error(), "version 2") {
 		t.Errorf("ToBundle accepted version 2: %v", err)
+	}
+}
+
+// TestParseGrowth accepts fields the format may grow (PyPI's models ignore
+// them) and reads RFC 3161 timestamps into the bundle.
+func TestParseGrowth(t *testing.T) {
+	in := `{"version":1,"verification_material":{"certificate":"ZGVy","transparency_entries":[{"logIndex":"1","newField":true}],"timestamps":["dHMx","dHMy"],"future":{}},"envelope":{"statement":"e30=","signature":"c2ln"},"extra":1}`
+	a, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := a.ToBundle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := b.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()
+	if len(ts) != 2 || string(ts[0].GetSignedTimestamp()) != "ts1" || string(ts[1].GetSignedTimestamp()) != "ts2" {
+		t.Errorf("timestamps in the bundle: %v", ts)
+	}
+	if got := b.GetVerificationMaterial().GetTlogEntries()[0].GetLogIndex(); got != 1 {
+		t.Errorf("log index %d, want 1", got)
+	}
+	// And back: FromBundle keeps them.
+	back, err := FromBundle(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.VerificationMaterial.Timestamps) != 2 {
+		t.Errorf("FromBundle dropped timestamps: %v", back.VerificationMaterial.Timestamps)
+	}
+	empty := strings.Replace(in, `"dHMx"`, `""`, 1)
+	if a, err := Parse([]byte(empty)); err != nil {
+		t.Fatal(err)
+	} else if _, err := a.ToBundle(); err == nil || !strings.Contains(err.Error(), "timestamp 0 is empty") {
+		t.Errorf("empty timestamp: %v", err)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/cryptoutils/goodkey"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
@@ -74,7 +73,7 @@ func (in *Instance) handleSigningCert(w http.ResponseWriter, r *http.Request) {
 		fulcioError(w, http.StatusBadRequest, msgInvalidPublicKey, err)
 		return
 	}
-	if err := goodkey.ValidatePubKey(pub); err != nil {
+	if err := cryptoutils.ValidatePubKey(pub); err != nil {
 		fulcioError(w, http.StatusBadRequest, msgInsecurePublicKey, err)
 		return
 	}

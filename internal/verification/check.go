@@ -157,6 +157,9 @@ type Result struct {
 	// per attestation of a provenance object. Any one of a file's objects
 	// satisfying the policy is enough, but every one is reported.
 	Items []ItemResult `json:"items,omitempty"`
+	// Warnings are what the verification ignored without failing, such
+	// as an RFC 3161 timestamp that did not verify next to one that did.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ItemResult is the outcome of one object of a material file.
@@ -226,11 +229,12 @@ func NewChecker(trust *Trust, policy Policy) (*Checker, error) {
 // verifierFor returns a verifier asking for what this bundle carries, the
 // way gh and cosign do with a custom trusted root: an SCT whenever the root
 // has CT logs (keyless only), a verified log entry whenever the root has
-// logs (cosign's default; a bundle without one fails), and at least one
-// observer timestamp. That every RFC 3161 timestamp the bundle carries
-// verifies is checked on the result (checkTimestamps): asking sigstore-go
-// for it with WithSignedTimestamps as well would verify each timestamp
-// twice.
+// logs (cosign's default; a bundle without one fails), and one observer
+// timestamp (a verified RFC 3161 timestamp, or a Rekor v1 entry's
+// integrated time), as sigstore-go and sigstore-python require: a
+// timestamp that does not verify is left out of the count, not a failure
+// (see timestampWarnings). A higher threshold is checked on the result
+// (checkTimestampThreshold).
 //
 // withSCT false leaves the SCT out, for a certificate whose SCTs have
 // already verified (see sctChecked).
@@ -268,13 +272,16 @@ func (c *Checker) sctKnown(entity *parsedEntity) (*[sha256.Size]byte, bool) {
 	return &k, ok
 }
 
-// checkTimestamps requires every RFC 3161 timestamp in the bundle to have
-// verified: sigstore-go's observer-timestamp check counts the ones that
-// verify and would let a bad one pass next to a good log entry.
-func checkTimestamps(b *bundle.Bundle, vr *verify.VerificationResult) error {
-	ts, err := b.Timestamps()
-	if err != nil {
-		return err
+// checkTimestampThreshold applies a threshold above one: that many
+// distinct RFC 3161 timestamps (one per authority; sigstore-go counts a
+// second one from the same authority once) must have verified, the rule
+// of sigstore-go's WithSignedTimestamps. A log's integrated time does not
+// stand in for them: raising the threshold asks for independent
+// timestamp authorities.
+func (c *Checker) checkTimestampThreshold(vr *verify.VerificationResult) error {
+	want := c.policy.timestampThreshold()
+	if want <= 1 {
+		return nil
 	}
 	verified := 0
 	for _, t := range vr.VerifiedTimestamps {
@@ -282,10 +289,44 @@ func checkTimestamps(b *bundle.Bundle, vr *verify.VerificationResult) error {
 			verified++
 		}
 	}
-	if verified < len(ts) {
-		return fmt.Errorf("threshold not met for verified signed timestamps: %d < %d (every RFC 3161 timestamp in the bundle must verify)", verified, len(ts))
+	if verified < want {
+		return fmt.Errorf("threshold not met for verified RFC 3161 timestamps: %d < %d (distinct timestamp authorities)", verified, want)
 	}
 	return nil
+}
+
+// timestampWarnings names the bundle's RFC 3161 timestamps that did not
+// count towards the threshold: ones that did not verify (wrong authority,
+// wrong signature, outside the authority's validity) and repeats from one
+// authority. The verdict already stands; this only says what was ignored.
+// The timestamps are verified once more only in that rare case, to name
+// the reason.
+func (c *Checker) timestampWarnings(entity *parsedEntity, vr *verify.VerificationResult) []string {
+	ts, err := entity.Timestamps()
+	if err != nil || len(ts) == 0 {
+		return nil
+	}
+	verified := 0
+	for _, t := range vr.VerifiedTimestamps {
+		if t.Type == "TimestampAuthority" {
+			verified++
+		}
+	}
+	if verified >= len(ts) {
+		return nil
+	}
+	_, errs, err := verify.VerifySignedTimestamp(entity, c.trust.material)
+	if err != nil {
+		return []string{fmt.Sprintf("RFC 3161 timestamps not checked: %v", err)}
+	}
+	warnings := make([]string, 0, len(errs))
+	for _, e := range errs {
+		warnings = append(warnings, fmt.Sprintf("an RFC 3161 timestamp was ignored (%d of %d counted): %v", verified, len(ts), e))
+	}
+	if len(warnings) == 0 {
+		warnings = append(warnings, fmt.Sprintf("%d of %d RFC 3161 timestamps counted", verified, len(ts)))
+	}
+	return warnings
 }
 
 // Verify checks an artifact against every material set: each set must hold
@@ -334,6 +375,8 @@ func (c *Checker) Verify(a Artifact, sets []*MaterialSet) (res Result) {
 		}
 		if i == 0 || best.err != nil {
 			best.fill(&res)
+		} else {
+			res.Warnings = append(res.Warnings, best.warnings...)
 		}
 		if best.err != nil {
 			check, msg := checkOf(best.err)
@@ -378,12 +421,16 @@ type itemResult struct {
 	keyID  string
 	logIdx *int64
 	ptype  string
+	// warnings are what the checks ignored without failing (see
+	// timestampWarnings).
+	warnings []string
 }
 
 func (ir *itemResult) fill(res *Result) {
 	res.Checks = append([]string{}, ir.checks...)
 	res.PredicateType = ir.ptype
 	res.LogIndex = ir.logIdx
+	res.Warnings = append(res.Warnings, ir.warnings...)
 	if ir.sum != nil {
 		res.Signer = ir.sum.SubjectAlternativeName
 		res.Issuer = ir.sum.Issuer
@@ -509,7 +556,8 @@ func (c *Checker) checkEntity(a Artifact, m Material, entity *parsedEntity, ir *
 	if err != nil {
 		return fail(CheckSignature, "%w", err)
 	}
-	if err := checkTimestamps(m.Bundle, vr); err != nil {
+	ir.warnings = append(ir.warnings, c.timestampWarnings(entity, vr)...)
+	if err := c.checkTimestampThreshold(vr); err != nil {
 		return fail(CheckSignature, "%w", err)
 	}
 	if leafKey != nil && !sctKnown {

@@ -9,8 +9,8 @@ import (
 // The fuzz targets feed arbitrary bytes to the material parsers: they must
 // return an error, never panic. Seeds live in testdata/fuzz/<FuzzName>/
 // (real bundles, JSONL files, PEP 740 attestations and provenance objects
-// from the shared test vectors); in a plain `go test` run they execute as
-// ordinary tests. Run one with
+// from the repository's test vectors, testdata/vectors); in a plain
+// `go test` run they execute as ordinary tests. Run one with
 //
 //	go test ./internal/verification -run '^$' -fuzz '^FuzzParseBundle$' -fuzztime 60s -fuzzminimizetime 100x
 //

@@ -112,6 +112,32 @@ type Policy struct {
 	// PackageVersion is the version that subject must name (PEP 440
 	// normalized for Python dists, exact for npm).
 	PackageVersion string
+	// SkipProvenanceConsistency turns off the cross-check of SLSA
+	// provenance against the certificate that signed it. A Sigstore
+	// client does not make that check (the sigstore-conformance suite
+	// expects a correctly signed statement to pass whatever it says), so
+	// the conformance client sets it; everything else keeps it on.
+	SkipProvenanceConsistency bool
+	// TimestampThreshold is how many verified timestamps a bundle needs.
+	// 1 (or 0, the default) is what sigstore-go and sigstore-python
+	// require: one observer timestamp, a verified RFC 3161 timestamp or a
+	// Rekor v1 entry's integrated time. Above 1 it counts distinct
+	// verified RFC 3161 timestamps (one per authority), as sigstore-go's
+	// WithSignedTimestamps does. Either way a timestamp that does not
+	// verify is ignored with a warning, not a failure.
+	TimestampThreshold int
+}
+
+// maxTimestampThreshold is the most timestamps a bundle may carry
+// (sigstore-go's limit), so no higher threshold can ever be met.
+const maxTimestampThreshold = 32
+
+// timestampThreshold is TimestampThreshold with its default.
+func (p *Policy) timestampThreshold() int {
+	if p.TimestampThreshold < 1 {
+		return 1
+	}
+	return p.TimestampThreshold
 }
 
 // Keyless reports whether the policy names a signer identity.
@@ -148,6 +174,9 @@ func (p *Policy) Validate(keyed bool) error {
 		if _, err := signerWorkflowPattern(p.SignerWorkflow); err != nil {
 			return err
 		}
+	}
+	if p.TimestampThreshold < 0 || p.TimestampThreshold > maxTimestampThreshold {
+		return fmt.Errorf("timestamp threshold %d: want 1 to %d", p.TimestampThreshold, maxTimestampThreshold)
 	}
 	if p.SourceBranch != "" && p.SourceTag != "" {
 		return errors.New("give either a source branch or a source tag, not both")

@@ -88,14 +88,14 @@ func TestEmbeddedRoots(t *testing.T) {
 	}
 }
 
+// trustVectorsDir returns the repository's copy of the test vectors,
+// testdata/vectors (relative to this package's directory, where go test
+// runs). A missing copy fails the test.
 func trustVectorsDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("ATTEST_TESTVECTORS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "testvectors")
-	}
+	dir := filepath.Join("..", "..", "testdata", "vectors")
 	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
-		t.Fatalf("test vectors missing (set $ATTEST_TESTVECTORS): %v", err)
+		t.Fatalf("test vectors missing from the repository's testdata/vectors: %v", err)
 	}
 	return dir
 }

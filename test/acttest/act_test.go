@@ -178,7 +178,7 @@ func buildDist(t *testing.T, repo string) string {
 		t.Fatalf("acttest runs the linux-amd64 binary under act's host mode; this is %s/%s", runtime.GOOS, runtime.GOARCH)
 	}
 	out := filepath.Join(t.TempDir(), "dist")
-	run(t, repo, []string{"GOTOOLCHAIN=local"}, "./scripts/dist.sh", "-o", out, "linux-amd64")
+	run(t, repo, []string{"GOTOOLCHAIN=auto"}, "./scripts/dist.sh", "-o", out, "linux-amd64")
 	name := "attest-publish-linux-amd64"
 	data, err := os.ReadFile(filepath.Join(out, name))
 	if err != nil {

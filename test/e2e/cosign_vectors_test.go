@@ -18,19 +18,16 @@ import (
 var cosignKnownWrong = map[string]string{}
 
 // TestCosignAgreesOnVectors runs `cosign verify-blob` on every
-// message-signature Sigstore bundle case of ../shared/testvectors that ships
+// message-signature Sigstore bundle case of testdata/vectors that ships
 // its artifact and names an identity and issuer or a key, and compares the
 // verdict with the manifest's. DSSE bundles, JSONL files, bare envelopes and
 // digest-only cases are not cosign verify-blob material and are left out
 // (counted in the log).
 func TestCosignAgreesOnVectors(t *testing.T) {
-	dir := os.Getenv("ATTEST_TESTVECTORS")
-	if dir == "" {
-		dir = filepath.Join(repoRoot, "..", "shared", "testvectors")
-	}
+	dir := filepath.Join(repoRoot, "testdata", "vectors")
 	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
-		t.Fatalf("test vectors missing (set $ATTEST_TESTVECTORS): %v", err)
+		t.Fatalf("test vectors missing from the repository's testdata/vectors: %v", err)
 	}
 	var manifest struct {
 		Cases []struct {

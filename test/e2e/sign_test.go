@@ -153,21 +153,23 @@ func checkProvenance(t *testing.T, path, sha string) {
 }
 
 // TestRekorV2 signs with the Rekor v2 signing config: bundles (with RFC 3161
-// timestamps) verify; PEP 740 objects are not made, with a warning.
+// timestamps) verify with cosign and sigstore-python; the PEP 740 objects
+// carry the timestamps (a Rekor v2 entry has no integrated time), verify
+// with attest-publish and with pypi-attestations (the judge adds the
+// timestamps to the library's bundle, see pep740_verify.py), and fail once
+// a timestamp or the dist is tampered with.
 func TestRekorV2(t *testing.T) {
 	dir := copyDists(t)
 	res := sign(t, runnerEnv(""), append(trustArgs(env.signingConfigRekor2), "--packages-dir", dir)...)
 	if res.code != 0 {
 		t.Fatalf("sign failed (%d):\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
-	if !strings.Contains(res.stdout, "PEP 740 attestations not made") {
-		t.Errorf("no warning about PEP 740:\n%s", res.stdout)
+	if strings.Contains(res.stdout, "PEP 740 attestations not made") {
+		t.Errorf("PEP 740 objects skipped with Rekor v2:\n%s", res.stdout)
 	}
 	trustConfig := sigstorePythonTrustConfig(t, env.signingConfigRekor2)
 	for _, dist := range distFiles(t, dir) {
-		if _, err := os.Stat(dist + ".publish.attestation"); err == nil {
-			t.Errorf("%s: PEP 740 object made without a Rekor v1 entry", dist)
-		}
+		name := filepath.Base(dist)
 		out, err := cosign(t, "verify-blob", dist, "--bundle", dist+".sigstore.json", "--trusted-root", env.trustedRoot,
 			"--certificate-identity", identity, "--certificate-oidc-issuer", env.issuer)
 		if err != nil || !strings.Contains(out, "Verified OK") {
@@ -177,6 +179,68 @@ func TestRekorV2(t *testing.T) {
 			"--bundle", dist+".sigstore.json", "--cert-identity", identity, "--cert-oidc-issuer", env.issuer, dist)
 		if err != nil {
 			t.Errorf("sigstore-python rejected the Rekor v2 bundle of %s: %v\n%s", dist, err, out)
+		}
+		for _, suffix := range []string{".publish.attestation", ".slsa.attestation"} {
+			att := dist + suffix
+			var obj struct {
+				VerificationMaterial struct {
+					Timestamps          []string          `json:"timestamps"`
+					TransparencyEntries []json.RawMessage `json:"transparency_entries"`
+				} `json:"verification_material"`
+			}
+			data, err := os.ReadFile(att)
+			if err != nil {
+				t.Fatalf("%s: %v", name+suffix, err)
+			}
+			if err := json.Unmarshal(data, &obj); err != nil {
+				t.Fatal(err)
+			}
+			vm := obj.VerificationMaterial
+			if len(vm.Timestamps) == 0 || len(vm.TransparencyEntries) != 1 || !strings.Contains(string(vm.TransparencyEntries[0]), `"0.0.2"`) {
+				t.Errorf("%s: want RFC 3161 timestamps and one Rekor v2 (0.0.2) entry:\n%s", name+suffix, data)
+			}
+			if out, code := verify(t, "--attestation", att, "--certificate-identity", identity, "--certificate-oidc-issuer", env.issuer, dist); code != 0 {
+				t.Errorf("verify rejected %s (%d):\n%s", name+suffix, code, out)
+			}
+			// A timestamp over other bytes: the entry has no integrated
+			// time, so nothing establishes when it was signed.
+			var doc map[string]any
+			if err := json.Unmarshal(data, &doc); err != nil {
+				t.Fatal(err)
+			}
+			ts := doc["verification_material"].(map[string]any)["timestamps"].([]any)
+			raw, _ := base64.StdEncoding.DecodeString(ts[0].(string))
+			raw[len(raw)-1] ^= 0x01
+			ts[0] = base64.StdEncoding.EncodeToString(raw)
+			tampered := filepath.Join(t.TempDir(), filepath.Base(att))
+			out, _ := json.Marshal(doc)
+			if err := os.WriteFile(tampered, out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, code := verify(t, "--attestation", tampered, "--certificate-identity", identity, "--certificate-oidc-issuer", env.issuer, dist); code != 1 {
+				t.Errorf("verify accepted %s with a tampered timestamp (%d):\n%s", name+suffix, code, out)
+			}
+			if out, err := pep740Judge(t, dist, "release.yml", tampered); err == nil {
+				t.Errorf("pypi-attestations accepted %s with a tampered timestamp:\n%s", name+suffix, out)
+			}
+		}
+		if out, err := pep740Judge(t, dist, "release.yml", dist+".publish.attestation", dist+".slsa.attestation"); err != nil {
+			t.Errorf("pypi-attestations rejected the Rekor v2 attestations of %s: %v\n%s", name, err, out)
+		}
+		if out, err := pep740Judge(t, dist, "other.yml", dist+".publish.attestation"); err == nil {
+			t.Errorf("pypi-attestations accepted another workflow for %s:\n%s", name, out)
+		}
+		changed := filepath.Join(t.TempDir(), name)
+		data, err := os.ReadFile(dist)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[len(data)/2] ^= 0x01
+		if err := os.WriteFile(changed, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, code := verify(t, "--attestation", dist+".publish.attestation", "--certificate-identity", identity, "--certificate-oidc-issuer", env.issuer, changed); code != 1 {
+			t.Errorf("verify accepted a changed %s (%d):\n%s", name, code, out)
 		}
 	}
 }

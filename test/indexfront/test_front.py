@@ -68,7 +68,7 @@ def issuer(tmp):
         pytest.skip("go is needed to run the OIDC issuer (test/localstack/cmd/stack)")
     binary = tmp / "stack"
     subprocess.run(["go", "build", "-o", str(binary), "./test/localstack/cmd/stack"],
-                   cwd=ROOT, check=True, env={**os.environ, "GOTOOLCHAIN": "local"})
+                   cwd=ROOT, check=True, env={**os.environ, "GOTOOLCHAIN": "auto"})
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     rt = secrets.token_urlsafe(12)
@@ -357,11 +357,11 @@ def test_real_attestation_wrong_identity(front, issuer, dists):
     """A real, well-formed PyPI attestation (pypi-attestations 0.0.19, public-good Sigstore)
     goes through the judge's full verification and is refused: other issuer, other
     repository and other subject than our publisher and file."""
-    vectors = Path(os.environ.get("ATTEST_TESTVECTORS", ROOT.parent / "shared" / "testvectors"))
+    vectors = ROOT / "testdata" / "vectors"
     att = (vectors / "pep740-pypi_attestations-0.0.19-publish"
            / "pypi_attestations-0.0.19.tar.gz.publish.attestation")
     if not att.is_file():
-        pytest.skip(f"shared test vectors not found at {vectors}")
+        pytest.fail(f"test vector missing from the repository's testdata/vectors: {att}")
     token = mint_ok(front, issuer)
     one = json.loads(att.read_text())
     status, reason, body = raw_upload(front, token, dists["sdist"], attestations=json.dumps([one]))

@@ -26,8 +26,8 @@ What runs is pypi-attestations' own code, as warehouse
 * then warehouse's set rules: not empty, at most one attestation per supported
   predicate type (so at most 2), no repeated predicate type.
 
-Two things differ from PyPI, both only so the judge can run against a private,
-offline Sigstore instance:
+Three things differ from PyPI, the first two only so the judge can run against a
+private, offline Sigstore instance, the third for a format newer than the library:
 
 1. Trust root. pypi-attestations 0.0.30's ``Attestation.verify(identity, dist, *,
    staging=False, offline=False)`` takes no verifier or trust root: it always calls
@@ -46,6 +46,13 @@ offline Sigstore instance:
    replaced by ``OIDCIssuerV2(--issuer)``. The Source Repository URI check and the
    Build Config URI == ``https://github.com/<repo>/.github/workflows/<workflow>@<ref or
    sha>`` check are the library's own code.
+
+3. Timestamps. An attestation logged in Rekor v2 carries RFC 3161 timestamps in
+   ``verification_material.timestamps`` (base64 DER tokens, the bundle's
+   ``rfc3161Timestamps[].signedTimestamp``). pypi-attestations 0.0.30 predates that
+   field; while ``verify`` runs, the library's ``to_bundle`` result gets those
+   timestamps added where a Sigstore bundle keeps them (``_bundle_with_timestamps``).
+   A library release that models the field is used unchanged.
 
 ``--environment`` is recorded on the publisher (as PyPI does) but, exactly like PyPI,
 it is *not* checked against the certificate: pypi-attestations' GitHub policy ignores
@@ -77,7 +84,7 @@ from pypi_attestations import (
     Distribution,
     GitHubPublisher,
 )
-from sigstore.models import TrustedRoot
+from sigstore.models import Bundle, TrustedRoot
 from sigstore.verify import Verifier, policy
 
 DEFAULT_SERVER_URL = "https://github.com"
@@ -254,6 +261,54 @@ def library_verify(
 
 
 # --------------------------------------------------------------------------
+# RFC 3161 timestamps (attestations logged in Rekor v2)
+# --------------------------------------------------------------------------
+
+# pypi-attestations 0.0.30, the newest release on PyPI, has no
+# ``verification_material.timestamps``: its models ignore the field and its
+# ``to_bundle`` builds a bundle without them, which a Rekor v2 entry (no
+# integrated time) cannot verify without. A release that reads them is used
+# as it is.
+_LIBRARY_READS_TIMESTAMPS = "timestamps" in _pa_impl.VerificationMaterial.model_fields
+
+
+def _raw_timestamps(raw: bytes) -> list[str]:
+    """The attestation's verification_material.timestamps (base64 DER tokens)."""
+    try:
+        ts = json.loads(raw)["verification_material"].get("timestamps") or []
+    except (ValueError, KeyError, AttributeError, TypeError):
+        return []
+    if not isinstance(ts, list) or not all(isinstance(t, str) for t in ts):
+        raise ValueError("verification_material.timestamps is not a list of base64 strings")
+    return ts
+
+
+@contextlib.contextmanager
+def _bundle_with_timestamps(timestamps: list[str]) -> Iterator[None]:
+    """While active, the bundle the library builds carries these timestamps.
+
+    Only the bundle conversion is extended (the timestamps go where a Sigstore
+    bundle keeps them); verification is the library's and sigstore-python's.
+    """
+    if _LIBRARY_READS_TIMESTAMPS or not timestamps:
+        yield
+        return
+    original = _pa_impl.Attestation.to_bundle
+
+    def to_bundle(self: Attestation) -> Bundle:
+        doc = json.loads(original(self).to_json())
+        tvd = doc["verificationMaterial"].setdefault("timestampVerificationData", {})
+        tvd["rfc3161Timestamps"] = [{"signedTimestamp": t} for t in timestamps]
+        return Bundle.from_json(json.dumps(doc))
+
+    _pa_impl.Attestation.to_bundle = to_bundle  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        _pa_impl.Attestation.to_bundle = original  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------
 # One distribution, N attestations
 # --------------------------------------------------------------------------
 
@@ -322,7 +377,13 @@ def verify_attestations(
             res.error = f"Malformed attestation: {e}"
             continue
         try:
-            predicate_type, _predicate = library_verify(attestation, identity, dist, verifier)
+            timestamps = _raw_timestamps(raw)
+        except ValueError as e:
+            res.error = f"Malformed attestation: {e}"
+            continue
+        try:
+            with _bundle_with_timestamps(timestamps):
+                predicate_type, _predicate = library_verify(attestation, identity, dist, verifier)
         except pypi_attestations.VerificationError as e:
             res.error = str(e)
             continue

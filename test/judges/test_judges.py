@@ -2,7 +2,7 @@
 
 Run with the judges' venv:  .cache/venv/bin/python -m pytest -q test/judges
 
-Data: the shared test vectors (default ../shared/testvectors beside the repository, or $ATTEST_TESTVECTORS).
+Data: the repository's test vectors, testdata/vectors (a copy of the shared verification vectors).
 Every case folder ships its own trusted_root.json; nothing is fetched. A missing vector
 directory is a FAILURE, never a skip. Outbound network is blocked for this process and
 for every subprocess (a sitecustomize.py put on PYTHONPATH refuses non-loopback
@@ -52,7 +52,7 @@ from pypi_attestations import (  # noqa: E402
 )
 from sigstore.verify import policy  # noqa: E402
 
-VECTORS = Path(os.environ.get("ATTEST_TESTVECTORS", Path(__file__).resolve().parents[3] / "shared" / "testvectors"))
+VECTORS = REPO / "testdata" / "vectors"
 GH_ISSUER = "https://token.actions.githubusercontent.com"
 LOCAL_ISSUER = "http://127.0.0.1:8090"
 PUBLISH = "https://docs.pypi.org/attestations/publish/v1"
@@ -129,8 +129,8 @@ def test_network_guard_works_in_subprocesses(offline_env):
 def case(name: str) -> Path:
     if not VECTORS.is_dir():
         pytest.fail(
-            f"test vectors not found at {VECTORS}; set ATTEST_TESTVECTORS to the "
-            "shared testvectors directory (these self-tests must not silently pass without data)"
+            f"test vectors not found at {VECTORS}: the repository's testdata/vectors is missing "
+            "(these self-tests must not silently pass without data)"
         )
     d = VECTORS / name
     assert d.is_dir(), f"missing test vector {d}"

@@ -18,7 +18,8 @@ type Binary struct {
 	Name string
 	// Package is the main package path.
 	Package string
-	// Version is the pinned module version (the newest that builds with Go 1.26).
+	// Version is the pinned module version (the newest release; see the README's
+	// dependency section for why each one).
 	Version string
 	// Built is the name go install produces, when it differs from Name.
 	Built string
@@ -26,14 +27,14 @@ type Binary struct {
 
 // Binaries lists every pinned binary the stack needs.
 var Binaries = []Binary{
-	{Name: "timestamp-server", Package: "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server", Version: "v2.1.3"},
+	{Name: "timestamp-server", Package: "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server", Version: "v2.1.5"},
 	{Name: "fulcio", Package: "github.com/sigstore/fulcio", Version: "v1.8.8"},
 	{Name: "rekor-server-posix", Package: "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix", Version: "v2.3.0", Built: "posix"},
 	{Name: "trillian_log_server", Package: "github.com/google/trillian/cmd/trillian_log_server", Version: "v1.8.0"},
 	{Name: "trillian_log_signer", Package: "github.com/google/trillian/cmd/trillian_log_signer", Version: "v1.8.0"},
 	{Name: "createtree", Package: "github.com/google/trillian/cmd/createtree", Version: "v1.8.0"},
 	{Name: "ct_server", Package: "github.com/google/certificate-transparency-go/trillian/ctfe/ct_server", Version: "v1.4.0"},
-	{Name: "rekor-server", Package: "github.com/sigstore/rekor/cmd/rekor-server", Version: "v1.5.4"},
+	{Name: "rekor-server", Package: "github.com/sigstore/rekor/cmd/rekor-server", Version: "v1.6.1"},
 	{Name: "cosign", Package: "github.com/sigstore/cosign/v3/cmd/cosign", Version: "v3.1.3"},
 }
 
@@ -128,7 +129,7 @@ func (b Binary) installed(bin string) bool {
 // install runs go install for b and renames and stamps the result.
 func (b Binary) install(ctx context.Context, bin string) error {
 	cmd := exec.CommandContext(ctx, "go", "install", b.Package+"@"+b.Version)
-	cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOTOOLCHAIN=local", "GOFLAGS=")
+	cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOTOOLCHAIN=auto", "GOFLAGS=")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -96,7 +96,7 @@ GRANT ALL ON trillian.* TO '%[1]s'@'127.0.0.1'; GRANT ALL ON rekor.* TO '%[1]s'@
 func trillianSchema(ctx context.Context) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", trillianModule)
 	cmd.Dir = os.TempDir() // outside any module: do not touch go.mod/go.sum
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "GOTOOLCHAIN=local")
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "GOTOOLCHAIN=auto")
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("locating %s: %w", trillianModule, err)
