@@ -50,8 +50,9 @@ private, offline Sigstore instance, the third for a format newer than the librar
 3. Timestamps. An attestation logged in Rekor v2 carries RFC 3161 timestamps in
    ``verification_material.timestamps`` (base64 DER tokens, the bundle's
    ``rfc3161Timestamps[].signedTimestamp``). pypi-attestations 0.0.30 predates that
-   field; while ``verify`` runs, the library's ``to_bundle`` result gets those
-   timestamps added where a Sigstore bundle keeps them (``_bundle_with_timestamps``).
+   field; while ``verify`` runs, the sigstore-python call its ``to_bundle`` makes to
+   build the bundle gets those timestamps through its own ``signed_timestamp``
+   parameter (``_bundle_with_timestamps``).
    A library release that models the field is used unchanged.
 
 ``--environment`` is recorded on the publisher (as PyPI does) but, exactly like PyPI,
@@ -84,6 +85,7 @@ from pypi_attestations import (
     Distribution,
     GitHubPublisher,
 )
+from rfc3161_client import decode_timestamp_response
 from sigstore.models import Bundle, TrustedRoot
 from sigstore.verify import Verifier, policy
 
@@ -287,25 +289,27 @@ def _raw_timestamps(raw: bytes) -> list[str]:
 def _bundle_with_timestamps(timestamps: list[str]) -> Iterator[None]:
     """While active, the bundle the library builds carries these timestamps.
 
-    Only the bundle conversion is extended (the timestamps go where a Sigstore
-    bundle keeps them); verification is the library's and sigstore-python's.
+    pypi-attestations' ``to_bundle`` runs unchanged; the sigstore-python call it
+    makes, ``Bundle._from_parts(cert, content, log_entry)``, gets the decoded
+    tokens through its own ``signed_timestamp`` parameter (a bundle without them
+    and without an inclusion promise is invalid). Verification is the library's
+    and sigstore-python's.
     """
     if _LIBRARY_READS_TIMESTAMPS or not timestamps:
         yield
         return
-    original = _pa_impl.Attestation.to_bundle
+    responses = [decode_timestamp_response(base64.b64decode(t, validate=True)) for t in timestamps]
+    original = Bundle.__dict__["_from_parts"]  # the classmethod descriptor
+    bound = Bundle._from_parts
 
-    def to_bundle(self: Attestation) -> Bundle:
-        doc = json.loads(original(self).to_json())
-        tvd = doc["verificationMaterial"].setdefault("timestampVerificationData", {})
-        tvd["rfc3161Timestamps"] = [{"signedTimestamp": t} for t in timestamps]
-        return Bundle.from_json(json.dumps(doc))
+    def from_parts(cert: Any, content: Any, log_entry: Any, signed_timestamp: Any = None) -> Bundle:
+        return bound(cert, content, log_entry, signed_timestamp=list(signed_timestamp or []) + responses)
 
-    _pa_impl.Attestation.to_bundle = to_bundle  # type: ignore[method-assign]
+    Bundle._from_parts = from_parts  # type: ignore[method-assign, assignment]
     try:
         yield
     finally:
-        _pa_impl.Attestation.to_bundle = original  # type: ignore[method-assign]
+        setattr(Bundle, "_from_parts", original)
 
 
 # --------------------------------------------------------------------------
