@@ -385,3 +385,51 @@ func rekorAt(t *testing.T, url string) string {
 	}
 	return path
 }
+
+// TestRekorV2ForeignSigner: an in-toto attestation that sigstore-python
+// (the reference client) signs against the stack's Rekor v2 and TSA (a
+// dsse 0.0.2 entry, an RFC 3161 timestamp, no integrated time) verifies
+// with attest-publish verify, and fails for a changed dist and for a
+// threshold of two timestamp authorities (there is one).
+func TestRekorV2ForeignSigner(t *testing.T) {
+	dir := copyDists(t)
+	dist := distFiles(t, dir)[0]
+	trustConfig := sigstorePythonTrustConfig(t, env.signingConfigRekor2)
+	predicate := filepath.Join(t.TempDir(), "predicate.json")
+	if err := os.WriteFile(predicate, []byte(`{"buildDefinition":{"buildType":"https://example.invalid/manual","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.invalid/builder"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(t.TempDir(), "python.sigstore.json")
+	out, err := python(t, "-m", "sigstore", "--trust-config", trustConfig, "attest", "--rekor-version", "2",
+		"--predicate", predicate, "--predicate-type", "https://slsa.dev/provenance/v1",
+		"--identity-token", mintToken(t, "&audience=sigstore"), "--bundle", bundle, dist)
+	if err != nil {
+		t.Fatalf("sigstore-python attest: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"0.0.2"`) || !strings.Contains(string(data), "rfc3161Timestamps") {
+		t.Fatalf("sigstore-python did not log a Rekor v2 entry with a timestamp:\n%s", data)
+	}
+	id := []string{"--bundle", bundle, "--certificate-identity", identity, "--certificate-oidc-issuer", env.issuer}
+	if out, code := verify(t, append(id, dist)...); code != 0 {
+		t.Errorf("verify rejected sigstore-python's Rekor v2 attestation (%d):\n%s", code, out)
+	}
+	if out, code := verify(t, append(id, "--timestamp-threshold", "2", dist)...); code != 1 || !strings.Contains(out, "RFC 3161 timestamps: 1 < 2") {
+		t.Errorf("verify with --timestamp-threshold 2 (%d):\n%s", code, out)
+	}
+	changed := filepath.Join(t.TempDir(), filepath.Base(dist))
+	raw, err := os.ReadFile(dist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)/2] ^= 0x01
+	if err := os.WriteFile(changed, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := verify(t, append(id, changed)...); code != 1 {
+		t.Errorf("verify accepted a changed dist (%d):\n%s", code, out)
+	}
+}
