@@ -8,15 +8,20 @@ BIN ?= $(CACHE)/bin
 STATICCHECK_VERSION ?= v0.8.2
 ACTIONLINT_VERSION ?= v1.7.12
 ACT_VERSION ?= v0.2.89
+# zizmor, the judge beside `attest-publish audit` (internal/audit/zizmor_test.go
+# pins the same version in zizmorVersion: change both together).
+ZIZMOR_VERSION ?= 1.32.0
+ZIZMOR_VENV ?= $(CACHE)/zizmor-venv
 CONFORMANCE_SUITE ?= $(CURDIR)/../shared/conformance
 CONFORMANCE_VENV ?= $(CACHE)/conformance-venv
 CONFORMANCE_PYTHON ?= python3
+FUZZTIME ?= 10m
 VERSION ?= $(shell git describe --tags --always 2>/dev/null || echo dev)
 LDFLAGS := -s -w -buildid= -X main.version=$(VERSION)
 export GOTOOLCHAIN := auto
 export CACHE STATICCHECK_VERSION ACTIONLINT_VERSION
 
-.PHONY: all build test unit lint e2e deps venv stack stack-down demo bench clean dist dist-check actionlint act-tools conformance conformance-suite conformance-venv
+.PHONY: all build test unit lint e2e deps venv zizmor-venv stack stack-down demo bench clean dist dist-check actionlint act-tools conformance conformance-suite conformance-venv fuzz
 
 all: build
 
@@ -29,15 +34,19 @@ test:
 	./scripts/test.sh
 
 ## unit: Go unit tests only (in-process fakes, no stack)
-unit:
+unit: zizmor-venv
 	$(GO) test -race -count=1 ./...
+
+## fuzz: every Go fuzz target (found automatically), one at a time for FUZZTIME each (default 10m), then a summary table; fails on a crasher, which stays in testdata/fuzz as a regression test (scripts/fuzz.sh; FUZZPARALLEL, FUZZTARGETS)
+fuzz:
+	FUZZTIME='$(FUZZTIME)' ./scripts/fuzz.sh
 
 ## lint: gofmt, go vet, staticcheck
 lint:
 	./scripts/lint.sh
 
 ## deps: system packages and Python tools the stack and the judges need
-deps: venv
+deps: venv zizmor-venv
 	./scripts/deps.sh
 
 ## venv: the Python tools used as judges (sigstore, pypi-attestations, build, twine)
@@ -46,6 +55,16 @@ $(VENV)/.installed: test/judges/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r test/judges/requirements.txt
 	touch $@
+
+## zizmor-venv: zizmor (pinned, from PyPI) in .cache/zizmor-venv, which the audit's corpus test runs offline beside the audit
+zizmor-venv:
+	@if '$(ZIZMOR_VENV)/bin/zizmor' --version 2>/dev/null | grep -qx 'zizmor $(ZIZMOR_VERSION)'; then \
+		echo "zizmor-venv: zizmor $(ZIZMOR_VERSION) in $(ZIZMOR_VENV)"; \
+	else \
+		rm -rf '$(ZIZMOR_VENV)' && python3 -m venv '$(ZIZMOR_VENV)' && \
+		'$(ZIZMOR_VENV)/bin/pip' install -q --disable-pip-version-check 'zizmor==$(ZIZMOR_VERSION)' && \
+		'$(ZIZMOR_VENV)/bin/zizmor' --version; \
+	fi
 
 ## stack: build (once) and start the local Sigstore stack in .stack/
 stack: deps

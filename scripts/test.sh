@@ -12,8 +12,14 @@ step() { printf '\n== %s\n' "$*"; }
 step "lint (gofmt, go vet, staticcheck)"
 ./scripts/lint.sh
 
+step "zizmor for the audit's corpus comparison (internal/audit/zizmor_test.go)"
+make --no-print-directory zizmor-venv
+
 step "unit tests (race detector on)"
 go test -race -count=1 ./...
+
+step "fuzz targets, 3 s each on their seed corpus (make fuzz runs them for 10 min)"
+FUZZTIME=3s ./scripts/fuzz.sh
 
 step "dependencies (MariaDB, Chromium, ShellCheck, Python judges; act and actionlint)"
 make --no-print-directory deps act-tools

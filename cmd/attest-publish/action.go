@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -132,6 +131,14 @@ func runAction(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		}
 		return usageError{fmt.Sprintf("unexpected argument %q: action mode reads its inputs from AP_INPUT_* variables (see action.yml)", args[0])}
 	}
+	// Everything the run prints is text for the runner's log, escaped line
+	// by line (actionio.TextWriter), whoever wrote it: filenames, claims,
+	// index and server texts can never start a workflow command. The
+	// Action writes the commands, on stdout's command writer.
+	out, errOut := actionio.NewTextWriter(stdout), actionio.NewTextWriter(stderr)
+	defer out.Flush()
+	defer errOut.Flush()
+	stdout, stderr = out, errOut
 	a := actionio.New(actionio.Options{Getenv: getenv, Out: stdout})
 	// Secrets first, before anything could print them.
 	a.Mask(a.Input("password"))
@@ -143,7 +150,9 @@ func runAction(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	}
 	r := &actionRun{a: a, in: in, stdout: stdout, stderr: stderr, getenv: getenv}
 	err = r.run(ctx)
-	r.finish(err)
+	if ferr := r.finish(err); err == nil {
+		err = ferr
+	}
 	return err
 }
 
@@ -407,12 +416,15 @@ func (r *actionRun) verify(ctx context.Context, args []string) error {
 		}
 		r.verdicts, r.verdictsJSON = results, json.RawMessage(bytes.TrimSpace(buf.Bytes()))
 	}
+	// Verdicts carry what the material and the index said (names, claims,
+	// error texts): each value is escaped onto its line.
+	esc := actionio.Escape
 	for _, v := range r.verdicts {
 		if v.Verified {
-			fmt.Fprintf(r.stdout, "OK   %s: signed by %s; checks: %s\n", v.Artifact, v.Signer, strings.Join(v.Checks, ", "))
+			fmt.Fprintf(r.stdout, "OK   %s: signed by %s; checks: %s\n", esc(v.Artifact), esc(v.Signer), esc(strings.Join(v.Checks, ", ")))
 			continue
 		}
-		fmt.Fprintf(r.stdout, "FAIL %s: %s check failed: %s\n", v.Artifact, v.FailedCheck, oneLine(v.Error))
+		fmt.Fprintf(r.stdout, "FAIL %s: %s check failed: %s\n", esc(v.Artifact), esc(v.FailedCheck), esc(oneLine(v.Error)))
 		r.a.Error(actionio.Annotation{File: r.annotationPath(v.Artifact), Title: "attest-publish verify: " + v.FailedCheck,
 			Message: oneLine(v.Error)})
 	}
@@ -535,27 +547,42 @@ func isDistName(n string) bool {
 }
 
 // finish writes the outputs and the job summary, also after a failure.
-func (r *actionRun) finish(runErr error) {
+// Every output is written even when one is refused (a value holding the
+// file command delimiter): each refused output gets an error annotation,
+// and the returned error fails the step.
+func (r *actionRun) finish(runErr error) error {
 	if runErr != nil {
 		var ue usageError
 		if !errors.As(runErr, &ue) {
 			r.a.Error(actionio.Annotation{Title: "attest-publish " + r.in.mode + " failed", Message: oneLine(runErr.Error())})
 		}
 	}
-	outputs := r.outputs(runErr)
-	var outErr error
-	for _, o := range outputs {
-		if err := r.a.SetOutput(o[0], o[1]); err != nil {
-			outErr = err
+	var refused []error
+	for _, o := range r.outputs(runErr) {
+		err := r.a.SetOutput(o[0], o[1])
+		if errors.Is(err, actionio.ErrNoOutputFile) {
+			// Not a runner step: no output can be written; say it once.
+			fmt.Fprintf(r.stderr, "warning: %v\n", err)
 			break
 		}
+		if err != nil {
+			r.a.Error(actionio.Annotation{Title: "attest-publish: output " + o[0] + " not written", Message: oneLine(err.Error())})
+			refused = append(refused, err)
+		}
 	}
-	if outErr != nil {
-		fmt.Fprintf(r.stderr, "warning: %v\n", outErr)
+	var outErr error
+	if len(refused) > 0 {
+		outErr = fmt.Errorf("%d output(s) not written: %w", len(refused), errors.Join(refused...))
+		r.notes = append(r.notes, outErr.Error())
 	}
-	if err := r.a.AddSummary(r.summary(runErr).Markdown()); err != nil {
+	summaryErr := runErr
+	if summaryErr == nil {
+		summaryErr = outErr
+	}
+	if err := r.a.AddSummary(r.summary(summaryErr).Markdown()); err != nil {
 		fmt.Fprintf(r.stderr, "warning: %v\n", err)
 	}
+	return outErr
 }
 
 // outputs are the action's outputs, in a fixed order.
@@ -679,13 +706,11 @@ func (r *actionRun) summary(runErr error) *actionio.Summary {
 		if row.Signature == actionio.None && v.LogIndex != nil {
 			row.LogIndex = *v.LogIndex
 		}
-		if row.SHA256 == "" {
-			if st, err := os.Stat(v.Artifact); err == nil && st.Mode().IsRegular() {
-				row.Size = st.Size()
-				if a, err := verification.ArtifactFromFile(v.Artifact); err == nil {
-					row.SHA256 = hex.EncodeToString(a.SHA256)
-				}
-			}
+		// The digest of the bytes the verdict is about (the local file as
+		// verify hashed it, or the download), never a re-hash of a path:
+		// for --from-index, v.Artifact is only the index's filename.
+		if row.SHA256 == "" && v.SHA256 != "" && v.Size != nil {
+			row.Size, row.SHA256 = *v.Size, v.SHA256
 		}
 		if v.Verified {
 			note := "verified"

@@ -32,21 +32,31 @@ Checks GitHub Actions workflow files for what weakens a release, one
 finding per line with the rule id and what to change:
 
   unpinned-action              a remote action, reusable workflow or docker://
-                               image not pinned by full commit SHA (or digest)
-  workflow-write-permissions   write permissions (or write-all, or no
-                               permissions: at all) at workflow level
+                               image not pinned by full commit SHA (or digest);
+                               ./… and $/… (own repository) are fine
+  workflow-write-permissions   write permissions (or write-all) at workflow
+                               level, or no permissions: there while a job has
+                               none either (reusable-only workflows exempt)
   id-token-outside-publish     id-token: write at workflow level, or in a job
-                               that neither publishes nor signs
+                               that neither publishes, signs nor uses an action
+                               known to exchange the OIDC token
   publish-without-environment  a publishing job without environment:
   risky-trigger                pull_request_target or workflow_run
   persist-credentials          actions/checkout without
-                               persist-credentials: false
+                               persist-credentials: false (a job that pushes
+                               with git is only asked to say true)
+  cache-poisoning              a cache restored (actions/cache, setup-*
+                               cache:) in a job that builds or publishes a
+                               release
+  template-injection           ${{ }} of text others choose (pull request,
+                               issue, commit text, free-text inputs) in run:
 
 A publishing job uses pypa/gh-action-pypi-publish or attest-publish
 ("uses: ./" or OWNER/attest-publish@…, except mode: verify or sign), or runs
 twine upload, attest-publish publish|release, or uv/poetry/pdm/flit/hatch
 publish. Findings are warnings (exit 0) unless --strict (exit 1). A file
-that cannot be read or is not a workflow is an error (exit 1).
+that cannot be read, is not a workflow, or whose YAML merge keys (<<:)
+loop or expand too far is an error (exit 1).
 
 Flags:
 `)

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/attest-publish/attest-publish/internal/actionio"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -46,6 +48,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
+	}
+	// Under a GitHub Actions runner every line of stdout and stderr is
+	// parsed for workflow commands: text goes through actionio's escaping
+	// writer, so that no filename, claim or server text can start one;
+	// the tool's own commands (groups, masks, annotations) go to its
+	// command writer (actionio.CommandWriter).
+	if args[0] == "action" || getenv("GITHUB_ACTIONS") == "true" {
+		o, e := actionio.NewTextWriter(stdout), actionio.NewTextWriter(stderr)
+		defer o.Flush()
+		defer e.Flush()
+		stdout, stderr = o, e
 	}
 	var err error
 	switch args[0] {

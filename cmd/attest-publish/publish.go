@@ -8,8 +8,11 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/attest-publish/attest-publish/internal/actionio"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
+	"github.com/attest-publish/attest-publish/internal/netguard"
 	"github.com/attest-publish/attest-publish/internal/publish"
+	"github.com/attest-publish/attest-publish/internal/pypi"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
 
@@ -39,7 +42,7 @@ func (f *publishFlags) register(fs *flag.FlagSet, shared bool) {
 	fs.BoolVar(&f.verbose, "verbose", false, "print hashes and more detail")
 	if !shared {
 		fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted root JSON to verify bundles and attestations before upload (required when attestations are sent)")
-		fs.StringVar(&f.identityToken, "identity-token", "", "OIDC identity token (default: $SIGSTORE_ID_TOKEN, else GitHub Actions' token)")
+		fs.StringVar(&f.identityToken, "identity-token", "", "OIDC identity token (default: $SIGSTORE_ID_TOKEN, else GitHub Actions' token); trusted publishing uses it only if its aud is exactly the index's audience, else $<AUDIENCE>_ID_TOKEN (such as $PYPI_ID_TOKEN) or GitHub Actions' token for that audience")
 	}
 	fs.StringVar(&f.certIdentity, "certificate-identity", "", "signer SAN every bundle and attestation must carry (default: the current CI token's identity)")
 	fs.StringVar(&f.certIssuer, "certificate-oidc-issuer", "", "OIDC issuer the signer must come from (with --certificate-identity)")
@@ -49,6 +52,11 @@ func (f *publishFlags) register(fs *flag.FlagSet, shared bool) {
 func (f *publishFlags) check() error {
 	if (f.certIdentity == "") != (f.certIssuer == "") {
 		return usageError{"--certificate-identity and --certificate-oidc-issuer go together"}
+	}
+	// The repository URL receives the OIDC token, the minted API token or
+	// the password: https only (plain http only for a loopback host).
+	if _, err := netguard.RequireHTTPS(f.repositoryURL); err != nil {
+		return usageError{"--repository-url " + err.Error()}
 	}
 	return nil
 }
@@ -78,6 +86,11 @@ func (f *publishFlags) options(fs *flag.FlagSet, getenv func(string) string, std
 		GitHubActions: getenv("GITHUB_ACTIONS") == "true",
 		Out:           stdout,
 		Log:           stderr,
+	}
+	if opts.GitHubActions {
+		// The minted token's ::add-mask:: goes through actionio: its value
+		// escaped, on the command writer, on a line of its own.
+		opts.Client = &pypi.Client{Mask: actionio.New(actionio.Options{Getenv: getenv, Out: stdout}).Mask}
 	}
 	switch {
 	case !set["attestations"]:

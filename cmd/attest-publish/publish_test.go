@@ -16,6 +16,8 @@ func TestPublishCommandLine(t *testing.T) {
 	}{
 		{name: "identity without issuer", args: []string{"--certificate-identity", "https://x"}, wantCode: 2, wantErr: "go together"},
 		{name: "stray argument", args: []string{"dist/x.whl"}, wantCode: 2, wantErr: "unexpected argument"},
+		{name: "plain http repository", args: []string{"--repository-url", "http://pypi.example.test/legacy/"}, wantCode: 2,
+			wantErr: `--repository-url "http://pypi.example.test/legacy/": plain http is allowed only for localhost and loopback addresses`},
 		{name: "no dists", args: []string{"--packages-dir", "."}, wantCode: 1, wantErr: "no distributions"},
 		{name: "help", args: []string{"-h"}, wantCode: 0},
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/attest-publish/attest-publish/internal/actionio"
 	"github.com/attest-publish/attest-publish/internal/attest"
 )
 
@@ -29,7 +30,10 @@ sign" does, writing the outputs next to the dists), then publishes them (as
 attestation is verified against the trusted root used for signing and the
 identity that signed (or --certificate-identity/--certificate-oidc-issuer).
 If signing fails nothing is published. --identity-token, when given, is used
-for signing and for trusted publishing alike.
+for signing; trusted publishing uses it only if its aud is exactly the
+index's audience, and otherwise takes a token for that audience from
+$<AUDIENCE>_ID_TOKEN (such as $PYPI_ID_TOKEN) or GitHub Actions: a token is
+sent only to the service it was issued for.
 
 Flags:
 `)
@@ -83,11 +87,13 @@ Flags:
 	})
 }
 
-// group wraps fn's output in a GitHub Actions log group when actions is set.
+// group wraps fn's output in a GitHub Actions log group when actions is set
+// (the commands go to w's command writer, see actionio.CommandWriter).
 func group(w io.Writer, actions bool, name string, fn func() error) error {
 	if actions {
-		fmt.Fprintf(w, "::group::%s\n", name)
-		defer fmt.Fprintln(w, "::endgroup::")
+		cw := actionio.CommandWriter(w)
+		fmt.Fprintf(cw, "::group::%s\n", actionio.Escape(name))
+		defer fmt.Fprintln(cw, "::endgroup::")
 	}
 	return fn()
 }

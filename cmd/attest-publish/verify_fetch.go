@@ -187,18 +187,28 @@ func indexJobs(ctx context.Context, f *verifyFlags, args []string) ([]fetchJob, 
 }
 
 func verifyIndexFile(ctx context.Context, c *verification.Checker, client *pypi.IndexClient, file pypi.IndexFile) verification.Result {
-	sum256, sum512, _, err := client.Download(ctx, file)
+	sum256, sum512, size, err := client.Download(ctx, file)
 	if err != nil {
 		return failed(file.Filename, verification.CheckMaterial, fmt.Errorf("downloading %s: %w", file.URL, err))
 	}
+	// The verdict carries the digest and size of these downloaded bytes:
+	// a local file of the same name has nothing to do with them.
+	a := verification.Artifact{Name: file.Filename, SHA256: sum256, SHA512: sum512, Filename: file.Filename, Size: verification.SizeOf(size)}
 	prov, err := client.Provenance(ctx, file)
 	if err != nil {
-		return failed(file.Filename, verification.CheckMaterial, err)
+		return failedDownload(a, err)
 	}
 	set, err := verification.AttestationSet(file.Provenance, prov)
 	if err != nil {
-		return failed(file.Filename, verification.CheckMaterial, err)
+		return failedDownload(a, err)
 	}
-	a := verification.Artifact{Name: file.Filename, SHA256: sum256, SHA512: sum512, Filename: file.Filename}
 	return c.Verify(a, []*verification.MaterialSet{set})
+}
+
+// failedDownload is the material failure of a downloaded file, with the
+// download's digest and size.
+func failedDownload(a verification.Artifact, err error) verification.Result {
+	res := failed(a.Name, verification.CheckMaterial, err)
+	res.SHA256, res.Size = hex.EncodeToString(a.SHA256), a.Size
+	return res
 }

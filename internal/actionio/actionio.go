@@ -48,7 +48,8 @@ type Options struct {
 	// Getenv reads the environment (default os.Getenv).
 	Getenv func(string) string
 	// Out receives workflow commands (default os.Stdout): the runner reads
-	// them from the step's stdout.
+	// them from the step's stdout. When it is a *TextWriter, commands go to
+	// its command writer (CommandWriter), on lines of their own.
 	Out io.Writer
 }
 
@@ -56,7 +57,6 @@ type Options struct {
 type Action struct {
 	gha    *githubactions.Action
 	getenv func(string) string
-	out    io.Writer
 }
 
 // New returns an Action reading inputs from AP_INPUT_<NAME>.
@@ -69,6 +69,7 @@ func New(opts Options) *Action {
 	if out == nil {
 		out = os.Stdout
 	}
+	out = CommandWriter(out)
 	remap := func(key string) string {
 		if name, ok := strings.CutPrefix(key, "INPUT_"); ok {
 			return getenv(InputEnv(name))
@@ -78,7 +79,6 @@ func New(opts Options) *Action {
 	return &Action{
 		gha:    githubactions.New(githubactions.WithGetenv(remap), githubactions.WithWriter(out)),
 		getenv: getenv,
-		out:    out,
 	}
 }
 

@@ -134,18 +134,29 @@ func (s *Summary) Markdown() string {
 	if len(s.Dists) > 0 {
 		b.WriteString("| Distribution | Size | SHA-256 | Signature | Attestations | Log index | Upload |\n")
 		b.WriteString("|---|--:|---|---|---|--:|---|\n")
+		digests := 0
 		for _, d := range s.Dists {
-			fmt.Fprintf(&b, "| `%s` | %s | `%s…` | %s | %s | %s | %s |\n",
-				code(d.Name), dists.FormatSize(d.Size), short(d.SHA256),
+			size, digest := "—", "—"
+			if d.SHA256 != "" {
+				size, digest = dists.FormatSize(d.Size), "`"+short(d.SHA256)+"…`"
+				digests++
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n",
+				code(d.Name), size, digest,
 				cell(d.Signature, d.SignatureNote, "signed"),
 				cell(d.AttestationStatus, strings.Join(d.Attestations, ", "), "made"),
 				logCell(d), uploadCell(d))
 		}
-		b.WriteString("\n<details><summary>Full SHA-256 digests (<code>sha256sum -c</code> format)</summary>\n\n```\n")
-		for _, d := range s.Dists {
-			fmt.Fprintf(&b, "%s  %s\n", d.SHA256, d.Name)
+		if digests > 0 {
+			b.WriteString("\n<details><summary>Full SHA-256 digests (<code>sha256sum -c</code> format)</summary>\n\n```\n")
+			for _, d := range s.Dists {
+				if d.SHA256 != "" {
+					fmt.Fprintf(&b, "%s  %s\n", d.SHA256, strings.ReplaceAll(Escape(d.Name), "`", "'"))
+				}
+			}
+			b.WriteString("```\n\n</details>\n")
 		}
-		b.WriteString("```\n\n</details>\n\n")
+		b.WriteString("\n")
 	}
 	if len(s.Commands) > 0 {
 		b.WriteString("### Verify this release\n\n")
@@ -250,7 +261,8 @@ func escapeProse(s string) string {
 	return strings.Join(parts, "`")
 }
 
-// code makes s safe inside a `code span` in a table cell.
-func code(s string) string { return strings.NewReplacer("`", "'", "|", `\|`).Replace(s) }
+// code makes s safe inside a `code span` in a table cell: one line
+// (Escape), no backtick, pipes escaped.
+func code(s string) string { return strings.NewReplacer("`", "'", "|", `\|`).Replace(Escape(s)) }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -27,10 +27,12 @@ const (
 	RuleUnpinnedAction = "unpinned-action"
 	// RuleWorkflowWritePermissions: write permissions granted at workflow
 	// level (so to every job), permissions: write-all, or no permissions:
-	// block at all (every job gets the repository's default token).
+	// block at all while some job has none either (that job gets the
+	// repository's default token); reusable-only workflows are exempt.
 	RuleWorkflowWritePermissions = "workflow-write-permissions"
 	// RuleIDTokenOutsidePublish: id-token: write at workflow level, or in a
-	// job that neither publishes nor signs.
+	// job that neither publishes, signs nor uses an action known to
+	// exchange the OIDC token (oidcActions).
 	RuleIDTokenOutsidePublish = "id-token-outside-publish"
 	// RulePublishWithoutEnvironment: a publishing job with no environment:.
 	RulePublishWithoutEnvironment = "publish-without-environment"
@@ -40,6 +42,13 @@ const (
 	// RulePersistCredentials: actions/checkout without
 	// persist-credentials: false.
 	RulePersistCredentials = "persist-credentials"
+	// RuleCachePoisoning: a step that restores a GitHub Actions cache
+	// (actions/cache, a setup-* cache: input) in a job that builds or
+	// publishes release artifacts.
+	RuleCachePoisoning = "cache-poisoning"
+	// RuleTemplateInjection: a ${{ }} expansion of text an outsider (or
+	// whoever triggers the run) chooses, inside a run: script.
+	RuleTemplateInjection = "template-injection"
 )
 
 // Report is the result of auditing one workflow file.
@@ -100,10 +109,14 @@ func Check(name string, data []byte) (*Report, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s: not a GitHub workflow: line %d: the top level must be a mapping (on:, permissions:, jobs:)", name, root.Line)
 	}
+	if err := expandMerges(root); err != nil {
+		return nil, fmt.Errorf("%s: refusing the workflow: %w", name, err)
+	}
 	w, err := parseWorkflow(root)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a GitHub workflow: %w", name, err)
 	}
+	w.lines = strings.Split(string(data), "\n")
 	r := &Report{Path: name, Findings: w.check()}
 	sort.SliceStable(r.Findings, func(i, j int) bool {
 		a, b := r.Findings[i], r.Findings[j]

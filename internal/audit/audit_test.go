@@ -28,9 +28,38 @@ func TestCheckFileFixtures(t *testing.T) {
 		{"good/release.yml", nil},
 		{"good/self.yml", nil},
 		{"good/packaging-guide.yml", nil},
+		{"good/self-repository.yml", nil},
+		{"good/reusable-only.yml", nil},
+		{"good/oidc-actions.yml", nil},
 		{"bad/pypi-publish-readme.yml", []want{
-			{RuleWorkflowWritePermissions, "", 4},
-			{RuleUnpinnedAction, "pypi-publish", 23},
+			{RuleUnpinnedAction, "pypi-publish", 24},
+		}},
+		{"bad/no-permissions.yml", []want{
+			{RuleWorkflowWritePermissions, "", 3},
+		}},
+		{"bad/oidc-actions.yml", []want{
+			{RuleIDTokenOutsidePublish, "build", 9},
+			{RuleIDTokenOutsidePublish, "aws", 15},
+			{RuleIDTokenOutsidePublish, "maturin", 23},
+		}},
+		{"bad/git-push.yml", []want{
+			{RulePersistCredentials, "docs", 22},
+			{RulePersistCredentials, "build", 29},
+		}},
+		{"bad/cache-release.yml", []want{
+			{RuleCachePoisoning, "build", 14},
+			{RuleCachePoisoning, "build", 15},
+		}},
+		{"bad/cache-publish-needs.yml", []want{
+			{RuleCachePoisoning, "build", 18},
+		}},
+		{"bad/template-injection.yml", []want{
+			{RuleTemplateInjection, "release", 17},
+			{RuleTemplateInjection, "release", 19},
+			{RuleTemplateInjection, "release", 20},
+			{RuleTemplateInjection, "release", 23},
+			{RuleTemplateInjection, "release", 23},
+			{RuleTemplateInjection, "release", 26},
 		}},
 		{"bad/everything.yml", []want{
 			{RuleRiskyTrigger, "", 3},
@@ -134,12 +163,33 @@ func TestMessagesSayWhatToChange(t *testing.T) {
 	if f := find(r, 5, RuleIDTokenOutsidePublish); f == nil || !strings.Contains(f.Message, "publishing job") {
 		t.Errorf("line 5: %v", f)
 	}
-	r, err = CheckFile(filepath.Join(fixtures, "bad/pypi-publish-readme.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f := find(r, 4, RuleWorkflowWritePermissions); f == nil || !strings.Contains(f.Message, "no workflow-level permissions:") {
-		t.Errorf("line 4: %v", f)
+	for _, tt := range []struct {
+		file string
+		line int
+		rule string
+		says []string
+	}{
+		{"bad/no-permissions.yml", 3, RuleWorkflowWritePermissions, []string{"no workflow-level permissions:"}},
+		{"bad/git-push.yml", 22, RulePersistCredentials, []string{"job docs pushes with git", "persist-credentials: true", "$RUNNER_TEMP", "includeIf"}},
+		{"bad/git-push.yml", 29, RulePersistCredentials, []string{"no step of the job pushes", "set it to false", ".git/config with actions/checkout v5 and older"}},
+		{"bad/cache-release.yml", 14, RuleCachePoisoning, []string{"actions/setup-python with cache: pip", "turn the cache off"}},
+		{"bad/template-injection.yml", 17, RuleTemplateInjection, []string{"${{ inputs.version }}", "dispatches the run", "env:", `"$VALUE"`}},
+		{"bad/template-injection.yml", 23, RuleTemplateInjection, []string{"${{ github.head_ref }}", "no write access needed"}},
+	} {
+		r, err := CheckFile(filepath.Join(fixtures, tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := find(r, tt.line, tt.rule)
+		if f == nil {
+			t.Errorf("%s: no %s finding at line %d", tt.file, tt.rule, tt.line)
+			continue
+		}
+		for _, s := range tt.says {
+			if !strings.Contains(f.Message, s) {
+				t.Errorf("%s line %d %s: message %q does not say %q", tt.file, tt.line, tt.rule, f.Message, s)
+			}
+		}
 	}
 }
 
@@ -174,6 +224,20 @@ func TestCheckRules(t *testing.T) {
 			[]want{{RuleIDTokenOutsidePublish, "a", 6}}},
 		{"merge keys", head + "  a:\n    <<: {permissions: {id-token: write}}\n    steps: [{run: make}]\n",
 			[]want{{RuleIDTokenOutsidePublish, "a", 5}}},
+		{"self-repository action with a ref is local", head + "  a:\n    steps:\n      - uses: $/.github/actions/x\n", nil},
+		{"$/ root is this action", head + "  a:\n    steps:\n      - uses: $/\n        with: {mode: sign}\n", nil},
+		{"github-script minting an OIDC token", head + "  a:\n    permissions: {id-token: write}\n    steps:\n      - uses: actions/github-script@0123456789abcdef0123456789abcdef01234567\n        with:\n          script: await core.getIDToken('sts')\n", nil},
+		{"workflow_call among other triggers still needs permissions", "on: [push, workflow_call]\njobs:\n  a:\n    steps: [{run: make}]\n",
+			[]want{{RuleWorkflowWritePermissions, "", 1}}},
+		{"git push in a job with explicit persist-credentials", head + "  a:\n    steps:\n      - uses: actions/checkout@0123456789abcdef0123456789abcdef01234567\n        with: {persist-credentials: true}\n      - run: git push --tags\n", nil},
+		{"release event makes every job a release job", "on: {release: {types: [published]}}\npermissions: {}\njobs:\n  a:\n    steps:\n      - uses: actions/setup-go@0123456789abcdef0123456789abcdef01234567\n",
+			[]want{{RuleCachePoisoning, "a", 6}}},
+		{"setup-go with cache: false", "on: {release: {types: [published]}}\npermissions: {}\njobs:\n  a:\n    steps:\n      - uses: actions/setup-go@0123456789abcdef0123456789abcdef01234567\n        with: {cache: false}\n", nil},
+		{"cache outside release jobs", head + "  a:\n    steps:\n      - uses: actions/cache@0123456789abcdef0123456789abcdef01234567\n", nil},
+		{"template in env: is fine", head + "  a:\n    steps:\n      - run: echo \"$T\"\n        env: {T: '${{ github.event.issue.title }}'}\n", nil},
+		{"quoted string is not a context", head + "  a:\n    steps:\n      - run: echo ${{ format('github.head_ref {0}', github.sha) }}\n", nil},
+		{"index syntax", head + "  a:\n    steps:\n      - run: echo ${{ github.event['pull_request']['title'] }}\n",
+			[]want{{RuleTemplateInjection, "a", 6}}},
 		{"persist-credentials from an expression", head + "  a:\n    steps:\n      - uses: actions/checkout@0123456789abcdef0123456789abcdef01234567\n        with:\n          persist-credentials: ${{ inputs.keep }}\n",
 			[]want{{RulePersistCredentials, "a", 8}}},
 	}

@@ -16,24 +16,25 @@ var (
 	publishRun = regexp.MustCompile(`\btwine\s+upload\b|\battest-publish[\w.-]*\s+(?:publish|release)\b|\b(?:uv|poetry|pdm|flit|hatch)\s+publish\b`)
 	// signRun matches run: scripts that sign keylessly with an OIDC token.
 	signRun = regexp.MustCompile(`\battest-publish[\w.-]*\s+sign\b|\bcosign\s+(?:sign|sign-blob|attest|attest-blob)\b|\bsigstore\s+sign\b`)
+	// oidcRun matches run: scripts that request the OIDC token themselves.
+	oidcRun = regexp.MustCompile(`\bACTIONS_ID_TOKEN_REQUEST_(?:URL|TOKEN)\b`)
+	// gitPushRun matches run: scripts that push with git, directly or through
+	// mkdocs' mike or ghp-import.
+	gitPushRun = regexp.MustCompile(`\bgit\b[^\n;&|]*\spush\b|\bmike\s+deploy\b[^\n]*--push\b|\bghp-import\b[^\n]*\s(?:-p|--push)\b`)
 )
-
-// signingActions need id-token: write to sign keylessly without
-// publishing.
-var signingActions = map[string]bool{
-	"actions/attest":                     true,
-	"actions/attest-build-provenance":    true,
-	"actions/attest-sbom":                true,
-	"sigstore/gh-action-sigstore-python": true,
-}
 
 // check runs every rule over w.
 func (w *workflow) check() []Finding {
 	out := []Finding{}
 	out = append(out, w.riskyTriggers()...)
 	out = append(out, w.workflowPermissions()...)
+	release := w.releaseJobs()
 	for _, j := range w.jobs {
 		out = append(out, j.check()...)
+		if release[j.id] {
+			out = append(out, j.cachePoisoning()...)
+		}
+		out = append(out, w.templateInjection(j)...)
 	}
 	return out
 }
@@ -76,6 +77,9 @@ func (w *workflow) riskyTriggers() []Finding {
 // workflowPermissions reports write permissions granted to every job.
 func (w *workflow) workflowPermissions() []Finding {
 	if w.permKey == nil {
+		if w.reusableOnly() || w.everyJobHasPermissions() {
+			return nil
+		}
 		return []Finding{{
 			Rule: RuleWorkflowWritePermissions,
 			Line: w.root.Content[0].Line,
@@ -120,11 +124,13 @@ func (w *workflow) workflowPermissions() []Finding {
 	return out
 }
 
-// role says what a job does with an OIDC token.
+// role says what a job does with an OIDC token; a larger role includes
+// the smaller ones.
 type role int
 
 const (
 	roleOther   role = iota
+	roleOIDC         // exchanges the OIDC token (cloud credentials, Pages): id-token: write is legitimate
 	roleSigns        // signs keylessly: id-token: write is legitimate
 	rolePublish      // uploads to a package index
 )
@@ -132,35 +138,84 @@ const (
 // role classifies j by its steps.
 func (j *job) role() role {
 	r := roleOther
+	up := func(x role) {
+		if x > r {
+			r = x
+		}
+	}
 	for _, s := range j.steps {
+		_, with := lookup(s, "with")
 		if ref := scalar(second(lookup(s, "uses"))); ref != "" {
 			name := strings.ToLower(actionName(ref))
 			switch {
-			case name == "pypa/gh-action-pypi-publish":
-				return rolePublish
 			case isAttestPublish(ref):
-				_, with := lookup(s, "with")
 				switch scalar(second(lookup(with, "mode"))) {
 				case "verify":
 				case "sign":
-					r = roleSigns
+					up(roleSigns)
 				default: // release, publish, an expression, or the default (release)
-					return rolePublish
+					up(rolePublish)
 				}
-			case signingActions[name]:
-				r = roleSigns
+			case name == "actions/github-script":
+				if strings.Contains(scalar(second(lookup(with, "script"))), "getIDToken") {
+					up(roleOIDC)
+				}
+			default:
+				if a, ok := oidcActions[name]; ok && a.on(with) {
+					up(a.role)
+				}
 			}
 		}
 		if run := scalar(second(lookup(s, "run"))); run != "" {
-			if publishRun.MatchString(run) {
-				return rolePublish
-			}
-			if signRun.MatchString(run) {
-				r = roleSigns
+			switch {
+			case publishRun.MatchString(run):
+				up(rolePublish)
+			case signRun.MatchString(run):
+				up(roleSigns)
+			case oidcRun.MatchString(run):
+				up(roleOIDC)
 			}
 		}
 	}
 	return r
+}
+
+// on reports whether a step with inputs with uses the OIDC token.
+func (a oidcAction) on(with *yaml.Node) bool {
+	if a.input == "" {
+		return true
+	}
+	v := second(lookup(with, a.input))
+	if v == nil {
+		return a.onByDefault
+	}
+	val := strings.TrimSpace(scalar(v))
+	if isExpression(val) {
+		return true
+	}
+	if a.values != nil {
+		for _, ok := range a.values {
+			if strings.EqualFold(val, ok) {
+				return true
+			}
+		}
+		return false
+	}
+	return val != "" && !strings.EqualFold(val, "false")
+}
+
+// pushes reports whether j pushes with git using the credential that
+// actions/checkout persisted.
+func (j *job) pushes() bool {
+	for _, s := range j.steps {
+		if gitPushActions[strings.ToLower(actionName(scalar(second(lookup(s, "uses")))))] {
+			return true
+		}
+		if gitPushRun.MatchString(scalar(second(lookup(s, "run")))) {
+			return true
+		}
+	}
+	return false
 }
 
 // check runs the job-level rules over j.
@@ -196,7 +251,7 @@ func (j *job) check() []Finding {
 			out = append(out, f)
 		}
 		if strings.EqualFold(actionName(scalar(uses)), "actions/checkout") {
-			out = append(out, persistCredentials(j.id, key, s)...)
+			out = append(out, persistCredentials(j, key, s)...)
 		}
 	}
 	return out
@@ -223,8 +278,8 @@ func (j *job) idToken() []Finding {
 				Rule: RuleIDTokenOutsidePublish,
 				Job:  j.id,
 				Line: e.key.Line,
-				Message: fmt.Sprintf("job %s has id-token: write but does not publish or sign; remove it here "+
-					"and grant it only to the publishing job", j.id),
+				Message: fmt.Sprintf("job %s has id-token: write but does not publish, sign or use an action known to exchange "+
+					"the OIDC token; remove it here and grant it only to the publishing job", j.id),
 			}}
 		}
 	}
@@ -232,10 +287,12 @@ func (j *job) idToken() []Finding {
 }
 
 // checkPin reports a uses: reference not pinned by full commit SHA (or, for
-// docker://, by sha256 digest). Local actions (./…) are always fine.
+// docker://, by sha256 digest). Actions and workflows of the workflow's own
+// repository are always fine: workspace-relative (./…) and GitHub's
+// self-repository syntax ($/…, resolved at the workflow's own commit).
 func checkPin(jobID string, key, uses *yaml.Node, kind string) (Finding, bool) {
 	ref := scalar(uses)
-	if ref == "" || ref == "." || strings.HasPrefix(ref, "./") {
+	if ref == "" || isLocal(ref) {
 		return Finding{}, false
 	}
 	f := Finding{Rule: RuleUnpinnedAction, Job: jobID, Line: key.Line}
@@ -260,29 +317,46 @@ func checkPin(jobID string, key, uses *yaml.Node, kind string) (Finding, bool) {
 	return f, true
 }
 
-// persistCredentials reports an actions/checkout step (uses: at key) that
-// leaves the token in .git/config.
-func persistCredentials(jobID string, key, step *yaml.Node) []Finding {
+// credentialPlace says where actions/checkout leaves the token.
+const credentialPlace = "(in .git/config with actions/checkout v5 and older; from v6 in a credentials file under $RUNNER_TEMP " +
+	"that .git/config includes with includeIf, still readable by every later step)"
+
+// persistCredentials reports an actions/checkout step (uses: at key) of
+// job j that leaves the token on disk. A job that pushes with git needs the
+// token: it is asked only to say so with persist-credentials: true.
+func persistCredentials(j *job, key, step *yaml.Node) []Finding {
 	_, with := lookup(step, "with")
 	pcKey, pc := lookup(with, "persist-credentials")
-	if pc == nil {
+	val := strings.TrimSpace(scalar(pc))
+	switch {
+	case pc != nil && strings.EqualFold(val, "false"):
+		return nil
+	case j.pushes() && pc != nil && strings.EqualFold(val, "true"):
+		return nil
+	case j.pushes():
 		return []Finding{{
 			Rule: RulePersistCredentials,
-			Job:  jobID,
+			Job:  j.id,
 			Line: key.Line,
-			Message: fmt.Sprintf("actions/checkout keeps the GITHUB_TOKEN in .git/config for every later step of job %s; "+
-				"add `with: persist-credentials: false`", jobID),
+			Message: fmt.Sprintf("job %s pushes with git, so it needs the token actions/checkout persists %s; "+
+				"say so with `with: persist-credentials: true`, and keep steps that run untrusted code or upload the workspace out of this job",
+				j.id, credentialPlace),
 		}}
-	}
-	if strings.EqualFold(scalar(pc), "false") {
-		return nil
+	case pc == nil:
+		return []Finding{{
+			Rule: RulePersistCredentials,
+			Job:  j.id,
+			Line: key.Line,
+			Message: fmt.Sprintf("actions/checkout keeps the GITHUB_TOKEN on disk for every later step of job %s %s; "+
+				"add `with: persist-credentials: false`", j.id, credentialPlace),
+		}}
 	}
 	return []Finding{{
 		Rule: RulePersistCredentials,
-		Job:  jobID,
+		Job:  j.id,
 		Line: pcKey.Line,
-		Message: fmt.Sprintf("persist-credentials: %s keeps the GITHUB_TOKEN in .git/config for every later step of job %s; "+
-			"set it to false", scalar(pc), jobID),
+		Message: fmt.Sprintf("persist-credentials: %s keeps the GITHUB_TOKEN on disk for every later step of job %s %s, "+
+			"and no step of the job pushes with git; set it to false", val, j.id, credentialPlace),
 	}}
 }
 
@@ -304,10 +378,11 @@ func actionName(ref string) string {
 	return name
 }
 
-// isAttestPublish reports whether ref is this action: ./ (the repository's
-// own root action) or OWNER/attest-publish@REF.
+// isAttestPublish reports whether ref is this action: ./ or $/ (the
+// repository's own root action) or OWNER/attest-publish@REF.
 func isAttestPublish(ref string) bool {
-	if ref == "./" || ref == "." {
+	switch ref {
+	case "./", ".", "$/", "$/.":
 		return true
 	}
 	name := strings.ToLower(actionName(ref))
@@ -316,3 +391,13 @@ func isAttestPublish(ref string) bool {
 
 // second returns its second argument, to pick a value out of lookup.
 func second(_, v *yaml.Node) *yaml.Node { return v }
+
+// isLocal reports whether a uses: reference names an action or workflow of
+// the workflow's own repository: workspace-relative (./path) or GitHub's
+// self-repository syntax ($/path).
+func isLocal(ref string) bool {
+	return ref == "." || ref == "$" || strings.HasPrefix(ref, "./") || strings.HasPrefix(ref, "$/")
+}
+
+// isExpression reports whether v contains a ${{ }} expression.
+func isExpression(v string) bool { return strings.Contains(v, "${{") }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -62,13 +63,13 @@ func Find(dir string) ([]*Dist, error) {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
-		if !e.Type().IsRegular() {
-			problems = append(problems, fmt.Sprintf("%s: looks like a distribution but is not a regular file (%s); refusing to sign it", path, describeMode(e.Type())))
-			continue
-		}
 		parsed, err := ParseFilename(e.Name())
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", path, stripQuotedName(err, e.Name())))
+			problems = append(problems, fmt.Sprintf("%s: %v", DisplayPath(path), stripQuotedName(err, e.Name())))
+			continue
+		}
+		if !e.Type().IsRegular() {
+			problems = append(problems, fmt.Sprintf("%s: looks like a distribution but is not a regular file (%s); refusing to sign it", path, describeMode(e.Type())))
 			continue
 		}
 		found = append(found, &Dist{Path: path, Filename: e.Name(), Parsed: parsed})
@@ -183,6 +184,17 @@ func describeMode(m os.FileMode) string {
 		return "a device"
 	}
 	return "mode " + m.String()
+}
+
+// DisplayPath returns path as it is when it is plain printable text, and
+// Go-quoted (strconv.Quote) when it holds anything that is not: a control
+// character, a quote or backslash, invalid UTF-8. Paths built from names
+// that are not (yet) validated are printed with it.
+func DisplayPath(path string) string {
+	if q := strconv.Quote(path); q != `"`+path+`"` {
+		return q
+	}
+	return path
 }
 
 // stripQuotedName drops the leading quoted filename from a ParseFilename

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -25,6 +26,8 @@ func TestParseFilename(t *testing.T) {
 		{file: "numpy-2.1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", kind: Wheel, name: "numpy", version: "2.1.0", pyTag: "cp312"},
 		{file: "pkg-1.0-1build-py2.py3-none-any.whl", kind: Wheel, name: "pkg", version: "1.0", pyTag: "py2.py3"},
 		{file: "Pkg.Name-1.0rc1.tar.gz", kind: Sdist, name: "pkg-name", version: "1.0rc1", pyTag: "source"},
+		// One archive suffix only (a fuzz finding: both were stripped).
+		{file: "pkg-1.0+local.zip.tar.gz", kind: Sdist, name: "pkg", version: "1.0+local.zip", pyTag: "source"},
 		{file: "pkg-2!1.0.post2.dev3+local.7.zip", kind: Sdist, name: "pkg", version: "2!1.0.post2.dev3+local.7", pyTag: "source"},
 		{file: "pkg-1.0-Alpha.1.tar.gz", errMatch: "not a PEP 440 version"}, // name-version split takes the last dash
 		{file: "pkg-1.0.0-py3-none.whl", errMatch: "PEP 427"},
@@ -35,6 +38,26 @@ func TestParseFilename(t *testing.T) {
 		{file: "pkg.tar.gz", errMatch: "PEP 625"},
 		{file: "-1.0.tar.gz", errMatch: "PEP 625"},
 		{file: "pkg-1.0.tar.bz2", errMatch: "not a wheel"},
+		// Names are data: every part has its exact character set, and
+		// control characters are refused before anything else.
+		{file: "pkg-1.0-1_b.2-py3-none-manylinux_2_17_x86_64.whl", kind: Wheel, name: "pkg", version: "1.0", pyTag: "py3"},
+		{file: "pkg-1.0-1\n::stop-commands::x1\n-none-any.whl", errMatch: "control character U+000A"},
+		{file: "pkg-1.0-py3-none-any\r\n::error::forged.whl", errMatch: "control character U+000D"},
+		{file: "pkg-1.0\n.tar.gz", errMatch: "control character U+000A"},
+		{file: "pkg-1.0\t.tar.gz", errMatch: "control character U+0009"},
+		{file: "pkg-1.0-py3-none-any\u0085.whl", errMatch: "control character U+0085"},
+		{file: "pkg-1.0-py3-none-any\u2028.whl", errMatch: "control character U+2028"},
+		{file: "pkg-1.0-py3-none-any\xff.whl", errMatch: "not valid UTF-8"},
+		{file: "pkg-1.0-py3-none-../../../x.whl", errMatch: `contains '/'`},
+		{file: "pkg-1.0-py3-none-x\"; name=\"attestations.whl", errMatch: `contains '"'`},
+		{file: "pkg-1.0-1:x-py3-none-any.whl", errMatch: `contains ':'`},
+		{file: "pkg-1.0 .tar.gz", errMatch: `contains ' '`},
+		{file: "pkg-1.0-1%0A-py3-none-any.whl", errMatch: `contains '%'`},
+		{file: "pkg-1.0-1!-py3-none-any.whl", errMatch: "build tag"},
+		{file: "pkg-1.0-py3-none-any+x.whl", errMatch: "platform tag"},
+		{file: "pkg-1.0-py3-abi!3-any.whl", errMatch: "abi tag"},
+		{file: "pkg-1.0-py+3-none-any.whl", errMatch: "python tag"},
+		{file: "pkg-1.0-py3--any.whl", errMatch: "empty abi tag"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -42,6 +65,9 @@ func TestParseFilename(t *testing.T) {
 			if tt.errMatch != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errMatch) {
 					t.Fatalf("err = %v, want one mentioning %q", err, tt.errMatch)
+				}
+				if !strings.HasPrefix(err.Error(), strconv.Quote(tt.file)+": ") {
+					t.Errorf("err = %q does not start with the quoted filename", err)
 				}
 				return
 			}

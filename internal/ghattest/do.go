@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/attest-publish/attest-publish/internal/netguard"
 )
 
 // gaveUpError is a transient failure that lasted through every attempt.
@@ -37,6 +39,12 @@ func (c *Client) do(ctx context.Context, method, path string, body, v any, attem
 		}
 		req.Header.Set("Accept", "application/vnd.github+json")
 		req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+		if c.token != "" && netguard.SameOrigin(req.URL, c.baseURL) {
+			// Per request, to the API's origin only: net/http's redirect
+			// handling decides what a next hop carries, and the client
+			// refuses hops off this origin.
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
 		resp, err := c.gh.Do(ctx, req, v)
 		if err == nil {
 			return resp, nil
@@ -58,6 +66,10 @@ func (c *Client) do(ctx context.Context, method, path string, body, v any, attem
 // how long to wait first.
 func (c *Client) retryable(ctx context.Context, resp *github.Response, err error, n int) (time.Duration, bool) {
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return 0, false
+	}
+	var redirect *netguard.RedirectError
+	if errors.As(err, &redirect) || errors.Is(err, netguard.ErrResponseTooLarge) {
 		return 0, false
 	}
 	wait := c.backoff(n)
@@ -122,7 +134,7 @@ func (c *Client) explain(what string, resp *github.Response, err error, access s
 		return fmt.Errorf("%s: GitHub API rate limit exceeded (resets %s)%s", what, rl.Rate.Reset.Time.UTC().Format(time.RFC3339), hint)
 	}
 	st := status(resp)
-	if st == 0 {
+	if st == 0 || errors.Is(err, netguard.ErrResponseTooLarge) {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	msg := apiMessage(err, st)

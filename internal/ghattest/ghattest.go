@@ -10,8 +10,12 @@
 // secondary rate limits) are retried with exponential backoff, a bounded
 // number of times.
 //
-// The token is a secret: it is sent in the Authorization header only and
-// never appears in an error or a warning.
+// The token is a secret: it is set per request, in the Authorization
+// header of requests to the API's own origin only (never through a
+// transport that would re-add it after a redirect), the API requests
+// refuse redirects to another origin or to plain http, and it never
+// appears in an error or a warning. The API URL must be https (plain http
+// only for a loopback host).
 package ghattest
 
 import (
@@ -27,6 +31,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/attest-publish/attest-publish/internal/netguard"
 )
 
 // DefaultAPIURL is github.com's REST API.
@@ -42,6 +48,12 @@ const (
 	pageSize = 100
 	// userAgent names this client to GitHub.
 	userAgent = "attest-publish"
+	// apiTimeout bounds one API request (the default client's).
+	apiTimeout = 60 * time.Second
+	// maxAPIResponse bounds an API response body, which go-github decodes
+	// without a bound of its own: a listing page holds at most 100
+	// bundles, typically a few kB each.
+	maxAPIResponse = 64 << 20
 )
 
 // ErrNoAttestations is wrapped by List's error when the repository holds no
@@ -59,7 +71,9 @@ type Options struct {
 	Token string
 	// Anonymous ignores $GITHUB_TOKEN when Token is empty.
 	Anonymous bool
-	// HTTPClient makes the requests (default: a client with a 60 s timeout).
+	// HTTPClient makes the requests (default: a client with a 60 s
+	// timeout). For API requests it is copied, with redirects to another
+	// origin or to plain http refused and response bodies bounded.
 	HTTPClient *http.Client
 	// Limit is the most attestations List returns (default 30, at most 1000).
 	Limit int
@@ -83,6 +97,8 @@ type Client struct {
 	gh       *github.Client
 	hc       *http.Client
 	base     string
+	baseURL  *url.URL
+	token    string
 	hasToken bool
 	limit    int
 	attempts int
@@ -102,9 +118,9 @@ func New(opts Options) (*Client, error) {
 	if base == "" {
 		base = DefaultAPIURL
 	}
-	u, err := url.Parse(strings.TrimRight(base, "/") + "/")
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("GitHub API URL %q: want an http(s) URL such as %s", base, DefaultAPIURL)
+	u, err := netguard.RequireHTTPS(strings.TrimRight(base, "/") + "/")
+	if err != nil {
+		return nil, fmt.Errorf("GitHub API URL %w (for example %s)", err, DefaultAPIURL)
 	}
 	limit := opts.Limit
 	if limit == 0 {
@@ -115,19 +131,18 @@ func New(opts Options) (*Client, error) {
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		hc = &http.Client{Timeout: apiTimeout}
 	}
-	gh := github.NewClient(hc)
+	api := netguard.Guard(hc, apiTimeout)
+	api.Transport = netguard.LimitTransport(api.Transport, maxAPIResponse, "GitHub API response")
+	gh := github.NewClient(api)
 	token := opts.Token
 	if token == "" && !opts.Anonymous {
 		token = getenv("GITHUB_TOKEN")
 	}
-	if token != "" {
-		gh = gh.WithAuthToken(token)
-	}
 	gh.BaseURL = u
 	gh.UserAgent = userAgent
-	return &Client{gh: gh, hc: hc, base: u.String(), hasToken: token != "", limit: limit, attempts: opts.Attempts, opts: opts}, nil
+	return &Client{gh: gh, hc: hc, base: u.String(), baseURL: u, token: token, hasToken: token != "", limit: limit, attempts: opts.Attempts, opts: opts}, nil
 }
 
 // Bundle is one attestation as the API returned it.

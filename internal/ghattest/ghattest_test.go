@@ -390,7 +390,7 @@ func TestNewOptions(t *testing.T) {
 	if err != nil || c.base != DefaultAPIURL+"/" || c.hasToken {
 		t.Errorf("defaults: %v %+v", err, c)
 	}
-	for _, bad := range []Options{{Limit: MaxLimit + 1}, {Limit: -1}, {BaseURL: "ftp://x"}, {BaseURL: "::"}} {
+	for _, bad := range []Options{{Limit: MaxLimit + 1}, {Limit: -1}, {BaseURL: "ftp://x"}, {BaseURL: "::"}, {BaseURL: "http://api.example.test"}} {
 		bad.Getenv = func(string) string { return "" }
 		if _, err := New(bad); err == nil {
 			t.Errorf("New(%+v) accepted", bad)

@@ -18,6 +18,8 @@ import (
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
+
+	"github.com/attest-publish/attest-publish/internal/netguard"
 )
 
 // IssuerOrganization is the Organization of the CA that issues GitHub's
@@ -93,7 +95,7 @@ func SigningConfig(serverURL string) (*root.SigningConfig, error) {
 // starting from the embedded root and caching under
 // ~/.sigstore/root like sigstore-go's default client.
 func TUFOptions() *tuf.Options {
-	opts := tuf.DefaultOptions()
+	opts := tuf.DefaultOptions().WithFetcher(netguard.TUFFetcher())
 	opts.Root = tufRoot
 	opts.RepositoryBaseURL = TUFMirror
 	if home, err := os.UserHomeDir(); err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -166,5 +167,78 @@ func TestGet(t *testing.T) {
 	}
 	if calls.Load() < 2 {
 		t.Errorf("the 500 was not retried (%d calls)", calls.Load())
+	}
+}
+
+func TestCheckAudience(t *testing.T) {
+	tests := []struct {
+		name    string
+		aud     any
+		wantErr string
+	}{
+		{name: "exact string", aud: "pypi"},
+		{name: "list of one", aud: []any{"pypi"}},
+		{name: "another audience", aud: "sigstore", wantErr: `the token's audience is ["sigstore"], not "pypi"`},
+		{name: "several audiences", aud: []any{"pypi", "sigstore"}, wantErr: `2 audiences ["pypi", "sigstore"]`},
+		{name: "no aud claim", aud: nil, wantErr: "no aud claim"},
+		{name: "not a string", aud: []any{json.Number("1")}, wantErr: "not \"pypi\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := &Token{Claims: Claims{}}
+			if tt.aud != nil {
+				tok.Claims["aud"] = tt.aud
+			}
+			err := tok.CheckAudience("pypi")
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrAudienceMismatch) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want ErrAudienceMismatch saying %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestGetForAnIndexAudience(t *testing.T) {
+	now := time.Now()
+	claims := func(aud string) map[string]any {
+		c := githubClaims(now)
+		c["aud"] = aud
+		return c
+	}
+	sigstoreToken, pypiToken := mint(t, claims("sigstore")), mint(t, claims("pypi"))
+	tests := []struct {
+		name    string
+		opts    Options
+		want    string
+		errText string
+	}{
+		{name: "explicit token for the audience", opts: Options{Explicit: pypiToken, Getenv: env(nil)}, want: pypiToken},
+		{name: "the audience's variable", opts: Options{Getenv: env(map[string]string{"PYPI_ID_TOKEN": pypiToken, "SIGSTORE_ID_TOKEN": sigstoreToken})}, want: pypiToken},
+		{name: "an explicit Sigstore token is passed over for the variable", opts: Options{Explicit: sigstoreToken, Getenv: env(map[string]string{"PYPI_ID_TOKEN": pypiToken})}, want: pypiToken},
+		{name: "SIGSTORE_ID_TOKEN is not read", opts: Options{Getenv: env(map[string]string{"SIGSTORE_ID_TOKEN": sigstoreToken})}, errText: "id_tokens: PYPI_ID_TOKEN: aud: pypi"},
+		{name: "the variable holds a token for another audience", opts: Options{Getenv: env(map[string]string{"PYPI_ID_TOKEN": sigstoreToken})}, errText: `reading PYPI_ID_TOKEN: identity token audience mismatch: the token's audience is ["sigstore"], not "pypi"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := Get(context.Background(), "pypi", tt.opts)
+			switch {
+			case tt.errText != "":
+				if err == nil || !strings.Contains(err.Error(), tt.errText) {
+					t.Fatalf("err = %v, want it to say %q", err, tt.errText)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case tok.Raw != tt.want:
+				t.Errorf("got another token")
+			}
+		})
+	}
+	if got := EnvVarFor("test-pypi.org"); got != "TEST_PYPI_ORG_ID_TOKEN" {
+		t.Errorf("EnvVarFor = %q", got)
 	}
 }

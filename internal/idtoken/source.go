@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/attest-publish/attest-publish/internal/netguard"
 )
 
 // Options says where to look for an identity token.
@@ -18,15 +20,21 @@ type Options struct {
 	// Explicit is a token given on the command line; it wins over everything.
 	Explicit string
 	// EnvVar names an environment variable holding a token, as GitLab CI's
-	// id_tokens provide it (default SIGSTORE_ID_TOKEN).
+	// id_tokens provide it (default EnvVarFor(audience): SIGSTORE_ID_TOKEN
+	// for "sigstore", PYPI_ID_TOKEN for "pypi").
 	EnvVar string
 	// Getenv reads the environment (default os.Getenv).
 	Getenv func(string) string
-	// HTTPClient requests GitHub's token (default: 10 s timeout).
+	// HTTPClient requests GitHub's token (default: a client with a 10 s
+	// timeout). Redirects to another origin or to plain http are refused
+	// in any case.
 	HTTPClient *http.Client
 	// Attempts bounds retries of GitHub's token request (default 3).
 	Attempts int
 }
+
+// githubTokenTimeout bounds one request to GitHub's token endpoint.
+const githubTokenTimeout = 10 * time.Second
 
 // Error explanations a maintainer can act on.
 var (
@@ -40,27 +48,56 @@ var (
 
 // Get returns an identity token for audience, from (in order) the explicit
 // token, the environment variable, or GitHub Actions' token endpoint.
+//
+// For an audience other than SigstoreAudience, a token is taken from the
+// explicit token or the variable only when its aud claim is exactly that
+// audience: an explicit token for another audience (typically the Sigstore
+// token given for signing) is passed over, and the next source is tried; a
+// variable holding a token for another audience is an error. For
+// SigstoreAudience the token is taken as given (Fulcio checks its
+// audience, and private instances may expect another).
 func Get(ctx context.Context, audience string, opts Options) (*Token, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	exact := audience != SigstoreAudience
+	skipped := ""
 	if opts.Explicit != "" {
-		return Parse(opts.Explicit)
+		t, err := Parse(opts.Explicit)
+		if err != nil || !exact {
+			return t, err
+		}
+		if err := t.CheckAudience(audience); err == nil {
+			return t, nil
+		}
+		skipped = fmt.Sprintf("the identity token given explicitly (--identity-token) was not used: its audience is %s, not %q, and a token is sent only to the service it was issued for", quoteList(t.Claims.Audience()), audience)
 	}
 	envVar := opts.EnvVar
 	if envVar == "" {
-		envVar = "SIGSTORE_ID_TOKEN"
+		envVar = EnvVarFor(audience)
 	}
 	if v := getenv(envVar); v != "" {
 		t, err := Parse(v)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", envVar, err)
 		}
+		if exact {
+			if err := t.CheckAudience(audience); err != nil {
+				return nil, fmt.Errorf("reading %s: %w; set it to a token for audience %q (GitLab CI: id_tokens: %s: aud: %s)", envVar, err, audience, envVar, audience)
+			}
+		}
 		return t, nil
 	}
 	if getenv("GITHUB_ACTIONS") != "true" {
-		return nil, ErrNoToken
+		if !exact {
+			return nil, ErrNoToken
+		}
+		msg := fmt.Sprintf(`no identity token for audience %q: run in GitHub Actions with "permissions: id-token: write", in GitLab CI with "id_tokens: %s: aud: %s", or give a token whose aud is exactly %q`, audience, envVar, audience, audience)
+		if skipped != "" {
+			msg += " (" + skipped + ")"
+		}
+		return nil, noTokenError(msg)
 	}
 	if getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
 		if isForkPullRequest(getenv) {
@@ -71,11 +108,40 @@ func Get(ctx context.Context, audience string, opts Options) (*Token, error) {
 	return fetchGitHub(ctx, audience, getenv, opts)
 }
 
-func fetchGitHub(ctx context.Context, audience string, getenv func(string) string, opts Options) (*Token, error) {
-	client := opts.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+// noTokenError is ErrNoToken for an audience other than Sigstore's, with a
+// message naming that audience and its variable.
+type noTokenError string
+
+func (e noTokenError) Error() string { return string(e) }
+
+// Is makes errors.Is(err, ErrNoToken) true.
+func (e noTokenError) Is(target error) bool { return target == ErrNoToken }
+
+// EnvVarFor names the environment variable that holds a token for
+// audience, as GitLab CI's id_tokens are conventionally named (and as the
+// id library reads them): the audience upper-cased, every character other
+// than an ASCII letter or digit replaced by "_", then "_ID_TOKEN"
+// ("sigstore" → SIGSTORE_ID_TOKEN, "pypi" → PYPI_ID_TOKEN).
+func EnvVarFor(audience string) string {
+	var b strings.Builder
+	for _, r := range audience {
+		switch {
+		case r >= 'a' && r <= 'z':
+			b.WriteRune(r - 'a' + 'A')
+		case (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
 	}
+	return b.String() + "_ID_TOKEN"
+}
+
+func fetchGitHub(ctx context.Context, audience string, getenv func(string) string, opts Options) (*Token, error) {
+	// The request token is set per request by go-githubactions (which
+	// also bounds the response it reads, to 64 kB); redirects off the
+	// endpoint's origin or to plain http are refused.
+	client := netguard.Guard(opts.HTTPClient, githubTokenTimeout)
 	attempts := opts.Attempts
 	if attempts <= 0 {
 		attempts = 3

@@ -2,6 +2,7 @@ package idtoken
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -45,6 +46,46 @@ func (c Claims) Audience() []string {
 		return out
 	}
 	return nil
+}
+
+// SigstoreAudience is the audience of the identity tokens Sigstore's
+// Fulcio certifies. Such a token lets its holder obtain a signing
+// certificate as the workflow, so it is never sent anywhere else.
+const SigstoreAudience = "sigstore"
+
+// ErrAudienceMismatch is wrapped by CheckAudience's error.
+var ErrAudienceMismatch = errors.New("identity token audience mismatch")
+
+// CheckAudience reports, with an error wrapping ErrAudienceMismatch,
+// whether the token's aud claim is anything but exactly want: a single
+// string, or a list holding want alone. A token for several audiences is
+// refused, since every one of them could replay it.
+func (t *Token) CheckAudience(want string) error {
+	switch v := t.Claims["aud"].(type) {
+	case string:
+		if v == want {
+			return nil
+		}
+	case []any:
+		if len(v) == 1 && v[0] == want {
+			return nil
+		}
+		if len(v) > 1 {
+			return fmt.Errorf("%w: the token is for %d audiences %s; want a token for %q alone", ErrAudienceMismatch, len(v), quoteList(t.Claims.Audience()), want)
+		}
+	case nil:
+		return fmt.Errorf("%w: the token has no aud claim; want %q", ErrAudienceMismatch, want)
+	}
+	return fmt.Errorf("%w: the token's audience is %s, not %q", ErrAudienceMismatch, quoteList(t.Claims.Audience()), want)
+}
+
+// quoteList renders audiences as a bracketed list of quoted strings.
+func quoteList(aud []string) string {
+	q := make([]string, len(aud))
+	for i, a := range aud {
+		q[i] = strconv.Quote(a)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }
 
 // Time returns a NumericDate claim (exp, iat, nbf) as a time.

@@ -72,6 +72,10 @@ func pypiFileURL(repositoryURL string, d *dists.Dist) string {
 	return fmt.Sprintf("https://%s/packages/%s/%s/%s/%s", host, b[:2], b[2:4], b[4:], url.PathEscape(d.Filename))
 }
 
+// maxSimplePage bounds a project's simple page read into memory (PyPI's
+// largest pages list tens of thousands of files in a few MiB).
+const maxSimplePage = 32 << 20
+
 var anchorRE = regexp.MustCompile(`(?is)<a\s[^>]*?href\s*=\s*["']([^"']*)["'][^>]*>(.*?)</a>`)
 
 // listing is what a simple page says about one file.
@@ -108,7 +112,7 @@ func lookup(ctx context.Context, hc *http.Client, simpleRoot string, d *dists.Di
 	if resp.StatusCode != http.StatusOK {
 		return listing{}, fmt.Errorf("reading %s: %s", page, resp.Status)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSimplePage))
 	if err != nil {
 		return listing{}, fmt.Errorf("reading %s: %w", page, err)
 	}

@@ -17,6 +17,10 @@ import (
 // on the index.
 var ErrNotLive = errors.New("not every distribution is live on the index")
 
+// lookupTimeout bounds one read of a simple page (whether an upload landed,
+// where the index serves a file).
+const lookupTimeout = 30 * time.Second
+
 // Run publishes the dists of o.PackagesDir. Nothing is uploaded unless
 // every metadata check passes and every bundle and attestation verifies;
 // each file is hashed again right before its upload and is never sent if it
@@ -156,7 +160,7 @@ func upload(ctx context.Context, o *Options, items []*item, rep *Report) error {
 	simple, simpleErr := SimpleURL(o.RepositoryURL)
 	hc := o.Client.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Timeout: lookupTimeout}
 	}
 	for i, it := range items {
 		e := rep.Entries[i]

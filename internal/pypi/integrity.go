@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/attest-publish/attest-publish/internal/dists"
+	"github.com/attest-publish/attest-publish/internal/netguard"
 )
 
 // Media types of the index APIs read here.
@@ -35,6 +36,14 @@ const (
 // maxIndexDocument bounds a simple-API page or a provenance object.
 const maxIndexDocument = 64 << 20
 
+// maxErrorSnippet bounds what is read of an index's error response, to
+// quote it in the error.
+const maxErrorSnippet = 300
+
+// indexTimeout bounds one index request, a file download included
+// (downloads are streamed into hashes, never held in memory).
+const indexTimeout = 10 * time.Minute
+
 var (
 	// ErrProjectNotFound is wrapped when the index does not know the project.
 	ErrProjectNotFound = errors.New("project not found")
@@ -44,6 +53,9 @@ var (
 	// ErrNoProvenance is wrapped when the Integrity API has no provenance
 	// for a file (PyPI answers 404: it was uploaded without attestations).
 	ErrNoProvenance = errors.New("no provenance")
+	// ErrInvalidFilename is wrapped when the index lists a file that names
+	// the release but is not a valid wheel or sdist filename.
+	ErrInvalidFilename = errors.New("invalid distribution filename")
 )
 
 // IndexError is a request to an index that got an unexpected status.
@@ -68,7 +80,7 @@ type IndexClient struct {
 	// BaseURL is the index root, e.g. https://pypi.org (a trailing
 	// /simple/ is dropped by NewIndexClient).
 	BaseURL string
-	// HTTP makes the requests.
+	// HTTP makes the requests (nil: a client with indexTimeout).
 	HTTP *http.Client
 	// Retry is the retry policy (zero value: 4 attempts from 1 s).
 	Retry RetryPolicy
@@ -77,15 +89,15 @@ type IndexClient struct {
 }
 
 // NewIndexClient returns a client for the index at base (its root, or its
-// /simple/ URL).
+// /simple/ URL), which must be https (plain http only for a loopback host).
 func NewIndexClient(base string) (*IndexClient, error) {
-	u, err := url.Parse(strings.TrimSpace(base))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("index URL %q: want an http(s) URL such as https://pypi.org", base)
+	u, err := netguard.RequireHTTPS(strings.TrimSpace(base))
+	if err != nil {
+		return nil, fmt.Errorf("index URL %w (for example https://pypi.org)", err)
 	}
 	u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/simple")
 	u.RawQuery, u.Fragment = "", ""
-	return &IndexClient{BaseURL: strings.TrimRight(u.String(), "/"), HTTP: &http.Client{Timeout: 10 * time.Minute}, UserAgent: "attest-publish"}, nil
+	return &IndexClient{BaseURL: strings.TrimRight(u.String(), "/"), HTTP: &http.Client{Timeout: indexTimeout}, UserAgent: "attest-publish"}, nil
 }
 
 // IndexFile is one file of a release, as the simple API lists it.
@@ -139,9 +151,12 @@ func (c *IndexClient) ReleaseFiles(ctx context.Context, project, version string)
 		return nil, fmt.Errorf("reading the simple API page %s: %w", pageURL, err)
 	}
 	var out []IndexFile
-	var versions []string
+	var versions, invalid []string
 	for _, f := range all {
 		fn, err := dists.ParseFilename(f.Filename)
+		if err != nil && claimsRelease(f.Filename, name, want) {
+			invalid = append(invalid, err.Error())
+		}
 		if err != nil || fn.CanonicalName() != name {
 			continue
 		}
@@ -157,6 +172,13 @@ func (c *IndexClient) ReleaseFiles(ctx context.Context, project, version string)
 		}
 		out = append(out, f)
 	}
+	if len(invalid) > 0 {
+		// An installer may still take such a file for one of the release
+		// (pip accepts a build tag such as "1:x"); nothing here can
+		// verify it, so the release does not verify.
+		return nil, fmt.Errorf("%w: %s %s on %s lists %d file(s) of this release whose name is not a valid wheel or sdist filename: %s",
+			ErrInvalidFilename, name, want, c.BaseURL, len(invalid), strings.Join(invalid, "; "))
+	}
 	if len(out) == 0 {
 		have := "none"
 		if len(versions) > 0 {
@@ -165,6 +187,27 @@ func (c *IndexClient) ReleaseFiles(ctx context.Context, project, version string)
 		return nil, fmt.Errorf("%w: %s has no files of version %s on %s (versions there: %s)", ErrReleaseNotFound, name, want, c.BaseURL, have)
 	}
 	return out, nil
+}
+
+// claimsRelease reports whether filename, which dists.ParseFilename refused,
+// still reads as a dist of project (canonical) at version want (normal
+// form): name-version-… for a wheel, name-version.tar.gz or .zip for an
+// sdist, compared after canonicalizing the name and normalizing the
+// version.
+func claimsRelease(filename, project, want string) bool {
+	if !dists.IsDistFilename(filename) {
+		return false
+	}
+	stem := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(filename, ".whl"), ".tar.gz"), ".zip")
+	same := func(name, version string) bool {
+		v, ok := dists.NormalizeVersion(version)
+		return ok && v == want && dists.CanonicalizeName(name) == project
+	}
+	if parts := strings.SplitN(stem, "-", 3); len(parts) >= 2 && same(parts[0], parts[1]) {
+		return true
+	}
+	i := strings.LastIndex(stem, "-")
+	return i > 0 && same(stem[:i], stem[i+1:])
 }
 
 // IntegrityURL is the Integrity API's provenance URL of a file:
@@ -340,7 +383,7 @@ func (c *IndexClient) get(ctx context.Context, u, accept string) (*http.Response
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = &http.Client{Timeout: indexTimeout}
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -348,7 +391,7 @@ func (c *IndexClient) get(ctx context.Context, u, accept string) (*http.Response
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorSnippet))
 		text := strings.Join(strings.Fields(string(msg)), " ")
 		if text == "" {
 			text = http.StatusText(resp.StatusCode)

@@ -92,6 +92,15 @@ func (s *TokenSource) Token(ctx context.Context) (*APIToken, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trusted publishing: OpenID Connect token retrieval failed: %w", err)
 	}
+	// A token goes only to the service whose audience it carries: never a
+	// Sigstore token, nor one several services would accept, to an index.
+	if err := oidc.CheckAudience(s.audience); err != nil {
+		host := s.IndexURL
+		if base, berr := indexBase(s.IndexURL); berr == nil {
+			host = base.Host
+		}
+		return nil, fmt.Errorf("trusted publishing: refusing to send the identity token to %s, which asked for audience %q: %w. %s", host, s.audience, err, audienceHint(s.audience))
+	}
 	tok, err := c.Mint(ctx, s.IndexURL, oidc, s.Projects...)
 	if err != nil {
 		return nil, err
@@ -108,6 +117,16 @@ func (s *TokenSource) Credentials(ctx context.Context) (string, string, error) {
 		return "", "", err
 	}
 	return "__token__", tok.Value, nil
+}
+
+// audienceHint says how to obtain a token for audience ("" when not known:
+// the index's).
+func audienceHint(audience string) string {
+	if audience == "" {
+		return `Trusted publishing needs a token whose aud is exactly the audience the index asks for (GET /_/oidc/audience: "pypi" on PyPI): in GitHub Actions attest-publish requests it itself ("permissions: id-token: write"); in GitLab CI declare "id_tokens: PYPI_ID_TOKEN: aud: pypi"`
+	}
+	v := idtoken.EnvVarFor(audience)
+	return fmt.Sprintf(`Give a token whose aud is exactly %q: in GitHub Actions attest-publish requests it itself ("permissions: id-token: write"; do not pass the signing token); in GitLab CI declare "id_tokens: %s: aud: %s"`, audience, v, audience)
 }
 
 // IDTokenOIDC adapts idtoken.Get to TokenSource.OIDC.

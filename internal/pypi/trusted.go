@@ -9,16 +9,22 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/attest-publish/attest-publish/internal/idtoken"
+	"github.com/attest-publish/attest-publish/internal/netguard"
 )
 
 // Client talks to one package index. The zero value is usable.
 type Client struct {
 	// HTTP sends requests (default: a client with a 30 s timeout for the
-	// trusted-publishing calls and none for uploads, which can be long).
+	// trusted-publishing calls, and for uploads one that gives up when the
+	// connection is idle for uploadIdleTimeout or the upload takes longer
+	// than uploadTimeout). The trusted-publishing calls never follow a
+	// redirect to another origin or to plain http, and uploads follow none,
+	// whatever its CheckRedirect says.
 	HTTP *http.Client
 	// UserAgent is sent with every request (default "attest-publish").
 	UserAgent string
@@ -36,27 +42,62 @@ var DefaultClient = &Client{}
 
 // GitHubMask returns a Client.Mask that writes GitHub Actions' add-mask
 // workflow command to w (the job's stdout), so the runner hides the secret
-// in every later log line.
+// in every later log line. The secret is escaped as the runner unescapes
+// command data (% as %25, CR as %0D, LF as %0A), so the runner registers
+// exactly the secret.
 func GitHubMask(w io.Writer) func(string) {
 	return func(secret string) {
 		if secret != "" {
-			fmt.Fprintf(w, "::add-mask::%s\n", secret)
+			fmt.Fprintf(w, "::add-mask::%s\n", maskEscaper.Replace(secret))
 		}
 	}
 }
+
+// maskEscaper escapes workflow command data the runner's way, the rule of
+// @actions/core's escapeData and go-githubactions' AddMask. (Display-text
+// escaping, which also encodes other control characters, would register a
+// different secret.) Kept local: internal/actionio owns the other workflow
+// command helpers.
+var maskEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
 
 // metaTimeout bounds the audience and mint requests, like the reference
 // implementation's 5 s, with room for slow CI networks.
 const metaTimeout = 30 * time.Second
 
+// maxMetaResponse bounds the audience and mint-token responses read into
+// memory (each a small JSON object).
+const maxMetaResponse = 1 << 20
+
+// uploadIdleTimeout fails an upload whose connection has moved no byte,
+// in either direction, for this long: an index that stops reading the
+// file or never answers. It is generous, since the index may take a while
+// to check and store a large file after its last byte.
+const uploadIdleTimeout = 5 * time.Minute
+
+// uploadTimeout bounds one upload request as a whole, however steadily
+// its bytes move (two hours covers gigabytes over slow CI links).
+const uploadTimeout = 2 * time.Hour
+
+// uploadTransport is the default uploads' transport, shared so that
+// connections are reused (a variable so that tests can shorten the idle
+// timeout).
+var uploadTransport http.RoundTripper = netguard.IdleTimeoutTransport(uploadIdleTimeout)
+
+// httpClient returns the client for the trusted-publishing calls (bounded)
+// or for uploads. The trusted-publishing client refuses redirects to
+// another origin or to plain http.
 func (c *Client) httpClient(bounded bool) *http.Client {
-	if c != nil && c.HTTP != nil {
-		return c.HTTP
+	var hc *http.Client
+	if c != nil {
+		hc = c.HTTP
 	}
 	if bounded {
-		return &http.Client{Timeout: metaTimeout}
+		return netguard.Guard(hc, metaTimeout)
 	}
-	return &http.Client{}
+	if hc != nil {
+		return hc
+	}
+	return &http.Client{Timeout: uploadTimeout, Transport: uploadTransport}
 }
 
 func (c *Client) userAgent() string {
@@ -79,17 +120,30 @@ func (c *Client) mask(secret string) {
 }
 
 // indexBase returns scheme://netloc of an index or repository URL, where
-// the trusted-publishing endpoints live.
+// the trusted-publishing endpoints live. The URL must be https (plain http
+// only for a loopback host).
 func indexBase(indexURL string) (*url.URL, error) {
-	u, err := url.Parse(indexURL)
+	u, err := CheckRepositoryURL(indexURL)
 	if err != nil {
-		return nil, fmt.Errorf("index URL %q: %w", indexURL, err)
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("index URL %q: want an http(s) URL such as https://upload.pypi.org/legacy/", indexURL)
+		return nil, err
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
 }
+
+// CheckRepositoryURL parses an index or repository URL, which carries
+// credentials (an OIDC token, an API token or a password): it must be an
+// https URL, or plain http for a loopback host (tests, local indexes).
+func CheckRepositoryURL(raw string) (*url.URL, error) {
+	u, err := netguard.RequireHTTPS(raw)
+	if err != nil {
+		return nil, fmt.Errorf("repository URL %w (PyPI's is https://upload.pypi.org/legacy/)", err)
+	}
+	return u, nil
+}
+
+// ErrSigstoreAudience is returned when an index asks for an OIDC token
+// with Sigstore's audience.
+var ErrSigstoreAudience = errors.New(`the index asks for an OIDC token with audience "sigstore", the audience Sigstore's Fulcio certifies: such a token would let the index obtain signing certificates as this workflow, so it is never sent to an index. Check that the repository URL names a package index (PyPI asks for "pypi", TestPyPI for "testpypi")`)
 
 // ErrTrustedPublishingUnsupported is wrapped by Audience's error when the
 // index has no trusted-publishing endpoint (404) or has it disabled (403).
@@ -102,7 +156,8 @@ func Audience(ctx context.Context, indexURL string) (string, error) {
 }
 
 // Audience asks the index which audience its trusted-publishing exchange
-// wants in the OIDC token (GET <scheme://netloc>/_/oidc/audience).
+// wants in the OIDC token (GET <scheme://netloc>/_/oidc/audience). An
+// index that asks for SigstoreAudience is refused with ErrSigstoreAudience.
 func (c *Client) Audience(ctx context.Context, indexURL string) (string, error) {
 	base, err := indexBase(indexURL)
 	if err != nil {
@@ -119,7 +174,7 @@ func (c *Client) Audience(ctx context.Context, indexURL string) (string, error) 
 		return "", fmt.Errorf("asking %s for its trusted-publishing audience: %w", base.Host, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxMetaResponse))
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusForbidden:
@@ -134,6 +189,9 @@ func (c *Client) Audience(ctx context.Context, indexURL string) (string, error) 
 	}
 	if err := json.Unmarshal(body, &out); err != nil || out.Audience == "" {
 		return "", fmt.Errorf("asking %s for its trusted-publishing audience: the response has no audience (GET %s)", base.Host, endpoint)
+	}
+	if out.Audience == idtoken.SigstoreAudience {
+		return "", fmt.Errorf("trusted publishing with %s: %w", base.Host, ErrSigstoreAudience)
 	}
 	return out.Audience, nil
 }
@@ -198,13 +256,18 @@ func Mint(ctx context.Context, indexURL string, oidc *idtoken.Token, projects ..
 // (POST <scheme://netloc>/_/oidc/mint-token). projects, when given, name
 // the project(s) being published, for the "create a trusted publisher"
 // link in diagnostics. A refusal is a *MintError. The token is passed to
-// c.Mask before Mint returns.
+// c.Mask before Mint returns. A token whose audience includes
+// SigstoreAudience is never sent; TokenSource also checks that the token's
+// audience is exactly the one the index asked for.
 func (c *Client) Mint(ctx context.Context, indexURL string, oidc *idtoken.Token, projects ...string) (*APIToken, error) {
 	if oidc == nil || oidc.Raw == "" {
 		return nil, errors.New("minting an API token: no OIDC token")
 	}
 	if oidc.Claims.String("event_name") == "pull_request_target" {
 		return nil, ErrPullRequestTarget
+	}
+	if slices.Contains(oidc.Claims.Audience(), idtoken.SigstoreAudience) {
+		return nil, fmt.Errorf("minting an API token: refusing to send a token whose audience includes %q (what Sigstore's Fulcio certifies) to an index. %s", idtoken.SigstoreAudience, audienceHint(""))
 	}
 	if w := ReusableWorkflowWarning(oidc.Claims); w != "" {
 		c.warn(w)
@@ -229,7 +292,7 @@ func (c *Client) Mint(ctx context.Context, indexURL string, oidc *idtoken.Token,
 		return nil, fmt.Errorf("minting an API token at %s: %w", base.Host, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetaResponse))
 	if err != nil {
 		return nil, fmt.Errorf("minting an API token at %s: reading the response: %w", base.Host, err)
 	}

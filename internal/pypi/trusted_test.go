@@ -136,10 +136,18 @@ func TestMintSuccess(t *testing.T) {
 		t.Errorf("String reveals the token: %s", s)
 	}
 
-	var out strings.Builder
-	GitHubMask(&out)("pypi-SECRET")
-	if out.String() != "::add-mask::pypi-SECRET\n" {
-		t.Errorf("GitHubMask wrote %q", out.String())
+	// The secret is escaped as the runner unescapes command data, so that
+	// exactly the secret is registered.
+	for secret, want := range map[string]string{
+		"pypi-SECRET":   "::add-mask::pypi-SECRET\n",
+		"a%0Ab\r\nc%25": "::add-mask::a%250Ab%0D%0Ac%2525\n",
+		"":              "",
+	} {
+		var out strings.Builder
+		GitHubMask(&out)(secret)
+		if out.String() != want {
+			t.Errorf("GitHubMask(%q) wrote %q, want %q", secret, out.String(), want)
+		}
 	}
 
 	// A reusable workflow warns but still mints.

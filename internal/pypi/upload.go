@@ -12,7 +12,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -233,17 +232,23 @@ var errRequestDone = errors.New("upload request finished")
 // chunkSize is the size of each read of the dist while uploading.
 const chunkSize = 64 << 10
 
+// maxUploadResponse bounds the upload response read into memory (an
+// index's answer is a status line and a short message or HTML page).
+const maxUploadResponse = 64 << 10
+
 // Upload sends one distribution to a legacy upload API (such as
 // https://upload.pypi.org/legacy/) as one multipart/form-data POST with
 // Basic auth from auth, without following redirects. The file is streamed
 // (memory is flat in its size) and hashed again on the way; if its size or
 // digests differ from d's, the request is aborted before its last chunk is
 // sent and a *DigestMismatchError is returned. A refusal is an
-// *UploadError; one saying the file exists matches ErrExists.
+// *UploadError; one saying the file exists matches ErrExists. The
+// repository URL must be https (plain http only for a loopback host), and
+// the default client gives up on a stalled index (see Client.HTTP).
 func (c *Client) Upload(ctx context.Context, repositoryURL string, d *dists.Dist, m *Metadata, attestations [][]byte, auth Credentials) error {
-	u, err := url.Parse(repositoryURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("repository URL %q: want an http(s) URL such as https://upload.pypi.org/legacy/", repositoryURL)
+	u, err := CheckRepositoryURL(repositoryURL)
+	if err != nil {
+		return fmt.Errorf("uploading %s: %w", d.Filename, err)
 	}
 	fields, err := FormFields(d, m, attestations)
 	if err != nil {
@@ -324,7 +329,7 @@ func (c *Client) Upload(ctx context.Context, repositoryURL string, d *dists.Dist
 		return fmt.Errorf("uploading %s to %s: %w", d.Filename, u.Host, doErr)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxUploadResponse))
 	if resp.StatusCode == http.StatusOK {
 		return nil
 	}
@@ -394,8 +399,14 @@ func writeForm(w io.Writer, boundary string, fields []Field, filename string, co
 	return mw.Close()
 }
 
-var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+// quoteEscaper escapes a quoted multipart header parameter exactly as Go's
+// mime/multipart does (FileContentDisposition): '\' and '"' backslash-
+// escaped, CR and LF percent-encoded (RFC 7578 section 4.2), so that a
+// filename can neither close the quoted string nor start a header line of
+// its own. (Dist filenames are validated long before: dists.ParseFilename.)
+var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\r", "%0D", "\n", "%0A")
 
+// escapeQuotes escapes s for a quoted parameter of a multipart header.
 func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
 
 // copyVerified copies the dist to w while hashing it, holding back the

@@ -7,6 +7,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
+
+	"github.com/attest-publish/attest-publish/internal/netguard"
 )
 
 // Services are the Sigstore endpoints one signing run uses.
@@ -98,7 +100,7 @@ func LoadTrust(signingConfigPath, trustedRootPath string) (*Trust, error) {
 		return nil, fmt.Errorf("give both --signing-config and --trusted-root, or neither (public-good Sigstore over TUF)")
 	}
 	if signingConfigPath == "" {
-		opts := tuf.DefaultOptions()
+		opts := tuf.DefaultOptions().WithFetcher(netguard.TUFFetcher())
 		client, err := tuf.New(opts)
 		if err != nil {
 			return nil, fmt.Errorf("fetching public-good Sigstore trust over TUF: %w", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/attest-publish/attest-publish/internal/idtoken"
+	"github.com/attest-publish/attest-publish/internal/netguard"
 )
 
 // Options configure a Signer.
@@ -77,6 +78,12 @@ func New(opts Options) (*Signer, error) {
 	if opts.Backoff <= 0 {
 		opts.Backoff = 500 * time.Millisecond
 	}
+	// The identity token goes to Fulcio's origin only, over https (plain
+	// http only on loopback): never to where a redirect points.
+	fulcioTransport, err := netguard.CredentialsOnlyTo(opts.Services.FulcioURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("signing: Fulcio URL: %w", err)
+	}
 	key, err := newEphemeralKey()
 	if err != nil {
 		return nil, err
@@ -84,7 +91,7 @@ func New(opts Options) (*Signer, error) {
 	s := &Signer{
 		opts:   opts,
 		key:    key,
-		fulcio: sign.NewFulcio(&sign.FulcioOptions{BaseURL: opts.Services.FulcioURL, Timeout: opts.Timeout, Retries: 2}),
+		fulcio: sign.NewFulcio(&sign.FulcioOptions{BaseURL: opts.Services.FulcioURL, Timeout: opts.Timeout, Retries: 2, Transport: fulcioTransport}),
 	}
 	for _, u := range opts.Services.TSAURLs {
 		s.tsas = append(s.tsas, timestamper{url: u, tsa: sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: u, Timeout: opts.Timeout})})

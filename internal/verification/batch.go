@@ -37,7 +37,7 @@ func FindBatch(dir string) ([]BatchItem, error) {
 	}
 	items := make([]BatchItem, 0, len(ds))
 	for _, d := range ds {
-		it := BatchItem{Artifact: Artifact{Name: d.Path, Path: d.Path, SHA256: d.SHA256, Filename: d.Filename}}
+		it := BatchItem{Artifact: Artifact{Name: d.Path, Path: d.Path, SHA256: d.SHA256, Filename: d.Filename, Size: SizeOf(d.Size)}}
 		for _, s := range BundleSuffixes {
 			if exists(d.Path + s) {
 				it.Bundles = append(it.Bundles, d.Path+s)
@@ -82,12 +82,16 @@ func LoadMaterial(bundles, attestations []string) ([]*MaterialSet, error) {
 // must satisfy the policy, and a dist with none fails.
 func (c *Checker) VerifyItem(it BatchItem) Result {
 	if len(it.Bundles)+len(it.Attestations) == 0 {
-		return Result{Artifact: it.Artifact.Name, FailedCheck: CheckMaterial, Checks: []string{},
-			Error: fmt.Sprintf("no bundle or attestation next to it (looked for %s + %s)", it.Artifact.Filename, strings.Join(append(slices.Clone(BundleSuffixes), AttestationSuffixes...), ", "))}
+		res := resultFor(it.Artifact)
+		res.FailedCheck = CheckMaterial
+		res.Error = fmt.Sprintf("no bundle or attestation next to it (looked for %s + %s)", it.Artifact.Filename, strings.Join(append(slices.Clone(BundleSuffixes), AttestationSuffixes...), ", "))
+		return res
 	}
 	sets, err := LoadMaterial(it.Bundles, it.Attestations)
 	if err != nil {
-		return Result{Artifact: it.Artifact.Name, FailedCheck: CheckMaterial, Error: err.Error(), Checks: []string{}}
+		res := resultFor(it.Artifact)
+		res.FailedCheck, res.Error = CheckMaterial, err.Error()
+		return res
 	}
 	return c.Verify(it.Artifact, sets)
 }

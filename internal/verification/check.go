@@ -96,7 +96,13 @@ type Artifact struct {
 	// Filename is the dist filename PEP 740 subjects are checked against:
 	// the file's base name, or given explicitly for a digest.
 	Filename string
+	// Size is the number of bytes hashed into SHA256 (the file read, or
+	// the download), nil when only the digest is known.
+	Size *int64
 }
+
+// SizeOf returns a pointer to n, for Artifact.Size.
+func SizeOf(n int64) *int64 { return &n }
 
 // ArtifactFromFile hashes a file.
 func ArtifactFromFile(path string) (Artifact, error) {
@@ -106,10 +112,11 @@ func ArtifactFromFile(path string) (Artifact, error) {
 	}
 	defer f.Close()
 	h256, h512 := sha256.New(), sha512.New()
-	if _, err := io.Copy(io.MultiWriter(h256, h512), f); err != nil {
+	n, err := io.Copy(io.MultiWriter(h256, h512), f)
+	if err != nil {
 		return Artifact{}, fmt.Errorf("hashing %s: %w", path, err)
 	}
-	return Artifact{Name: path, Path: path, SHA256: h256.Sum(nil), SHA512: h512.Sum(nil), Filename: filepath.Base(path)}, nil
+	return Artifact{Name: path, Path: path, SHA256: h256.Sum(nil), SHA512: h512.Sum(nil), Filename: filepath.Base(path), Size: SizeOf(n)}, nil
 }
 
 // ParseDigest parses "sha256:<64 hex>".
@@ -132,6 +139,15 @@ func ParseDigest(s string) ([]byte, error) {
 type Result struct {
 	// Artifact is the artifact as given.
 	Artifact string `json:"artifact"`
+	// SHA256 is the hex SHA-256 of the bytes the verdict is about: the
+	// local file as it was hashed, the download, or the digest given.
+	// Empty when the artifact was never hashed (it could not be read or
+	// fetched). Report this digest, never a re-hash of a path of the same
+	// name.
+	SHA256 string `json:"sha256,omitempty"`
+	// Size is the number of bytes hashed into SHA256 (absent for a digest
+	// given without its file).
+	Size *int64 `json:"size,omitempty"`
 	// Verified is the verdict.
 	Verified bool `json:"verified"`
 	// FailedCheck names the check that failed (one of the Check constants).
@@ -333,7 +349,7 @@ func (c *Checker) timestampWarnings(entity *parsedEntity, vr *verify.Verificatio
 // at least one object that satisfies the whole policy. It never panics on
 // bad input.
 func (c *Checker) Verify(a Artifact, sets []*MaterialSet) (res Result) {
-	res = Result{Artifact: a.Name, Checks: []string{}}
+	res = resultFor(a)
 	defer func() {
 		if r := recover(); r != nil {
 			res.Verified = false
@@ -386,6 +402,16 @@ func (c *Checker) Verify(a Artifact, sets []*MaterialSet) (res Result) {
 		res.Material = append(res.Material, best.source)
 	}
 	res.Verified = true
+	return res
+}
+
+// resultFor starts the verdict about a: its name, and the digest and size
+// of the bytes hashed.
+func resultFor(a Artifact) Result {
+	res := Result{Artifact: a.Name, Checks: []string{}, Size: a.Size}
+	if a.SHA256 != nil {
+		res.SHA256 = hex.EncodeToString(a.SHA256)
+	}
 	return res
 }
 

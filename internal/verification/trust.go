@@ -8,6 +8,8 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
+
+	"github.com/attest-publish/attest-publish/internal/netguard"
 )
 
 // The embedded trusted roots; embedded/README.md records where each came
@@ -75,7 +77,7 @@ func LoadEmbeddedTrust(er EmbeddedRoot, keyPath string, now time.Time) (*Trust, 
 // LoadTUFTrust fetches the current trusted root with sigstore-go's TUF
 // client (network; cached under ~/.sigstore) for public-good or staging.
 func LoadTUFTrust(staging bool, keyPath string) (*Trust, error) {
-	opts := tuf.DefaultOptions()
+	opts := tuf.DefaultOptions().WithFetcher(netguard.TUFFetcher())
 	if staging {
 		opts = opts.WithRoot(tuf.StagingRoot()).WithRepositoryBaseURL(tuf.StagingMirror)
 	}

@@ -338,16 +338,56 @@ type actRun struct {
 	err    error
 }
 
+// actOptions change how runActWith runs act.
+type actOptions struct {
+	// extraEnv are entries added to the job environment's env file.
+	extraEnv []string
+	// githubToken, when set, is the GITHUB_TOKEN secret (act reads it
+	// from its own environment, so it is not on act's command line).
+	githubToken string
+	// insecureSecrets leaves secrets visible in act's output, for a test
+	// that models the runner's masking itself.
+	insecureSecrets bool
+	// isolate keeps the test's own token variables (the stack's
+	// ACTIONS_ID_TOKEN_REQUEST_*, GITHUB_TOKEN) out of act's environment.
+	isolate bool
+}
+
 // runAct runs one workflow_dispatch workflow under act in host mode.
 func (h *harness) runAct(workflow string, inputs map[string]string) actRun {
 	h.t.Helper()
+	return h.runActWith(workflow, inputs, actOptions{})
+}
+
+// runActWith runs one workflow_dispatch workflow under act in host mode,
+// as opts say.
+func (h *harness) runActWith(workflow string, inputs map[string]string, opts actOptions) actRun {
+	h.t.Helper()
+	envFile := h.envFile(workflow)
+	if len(opts.extraEnv) > 0 {
+		envFile = filepath.Join(h.work, "extra-"+workflow+".env")
+		if err := os.WriteFile(envFile, []byte(strings.Join(append(h.env(workflow), opts.extraEnv...), "\n")+"\n"), 0o600); err != nil {
+			h.t.Fatal(err)
+		}
+	}
 	args := []string{"workflow_dispatch", "-W", ".github/workflows/" + workflow,
 		"-P", "ubuntu-latest=-self-hosted", "-P", "ubuntu-24.04=-self-hosted",
 		"--no-cache-server", "--action-offline-mode", "--action-cache-path", filepath.Join(h.work, "act-cache"),
-		"--env-file", h.envFile(workflow), "-a", actor, "--json"}
+		"--env-file", envFile, "-a", actor, "--json"}
+	if opts.insecureSecrets {
+		args = append(args, "--insecure-secrets")
+	}
+	if opts.githubToken != "" {
+		args = append(args, "-s", "GITHUB_TOKEN")
+	}
 	stubDir := filepath.Join(h.repo, "testdata", "stubs")
-	for ref, stub := range stubs {
-		args = append(args, "--local-repository", ref+"="+filepath.Join(stubDir, stub))
+	refs := make([]string, 0, len(stubs))
+	for ref := range stubs {
+		refs = append(refs, ref)
+	}
+	sort.Strings(refs)
+	for _, ref := range refs {
+		args = append(args, "--local-repository", ref+"="+filepath.Join(stubDir, stubs[ref]))
 	}
 	keys := make([]string, 0, len(inputs))
 	for k := range inputs {
@@ -363,7 +403,17 @@ func (h *harness) runAct(workflow string, inputs map[string]string) actRun {
 	cmd.Dir = h.repo
 	home := filepath.Join(h.work, "home")
 	_ = os.MkdirAll(home, 0o755)
-	cmd.Env = append(os.Environ(), "HOME="+home)
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if opts.isolate && (strings.HasPrefix(k, "ACTIONS_ID_TOKEN_REQUEST_") || k == "GITHUB_TOKEN") || k == "HOME" {
+			continue
+		}
+		cmd.Env = append(cmd.Env, kv)
+	}
+	cmd.Env = append(cmd.Env, "HOME="+home)
+	if opts.githubToken != "" {
+		cmd.Env = append(cmd.Env, "GITHUB_TOKEN="+opts.githubToken)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Stdin = nil

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/attest-publish/attest-publish/internal/idtoken"
+	"github.com/attest-publish/attest-publish/test/e2e/leakscan"
 )
 
 const (
@@ -122,6 +123,27 @@ func command(t *testing.T, environ map[string]string, name string, args ...strin
 func sign(t *testing.T, environ map[string]string, args ...string) result {
 	t.Helper()
 	return command(t, environ, "sign", args...)
+}
+
+// signingConfigThrough writes a copy of the stack's Rekor v1 signing config
+// whose Fulcio, Rekor and TSA origins are replaced: to gets each service's
+// name (fulcio0, rekor0, tsa0) and scheme://host, and returns what to use
+// instead (a proxy's URL, or the origin itself to keep it).
+func signingConfigThrough(t *testing.T, to func(name, origin string) string) string {
+	t.Helper()
+	data, err := os.ReadFile(env.signingConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err = leakscan.RewriteSigningConfig(data, func(name, origin string) (string, error) { return to(name, origin), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "signing_config.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // trustArgs are the flags pointing sign at the local stack.

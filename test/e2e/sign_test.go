@@ -367,23 +367,12 @@ func closedPort(t *testing.T) string {
 // rekorAt writes a copy of the Rekor v1 signing config whose log is at url.
 func rekorAt(t *testing.T, url string) string {
 	t.Helper()
-	data, err := os.ReadFile(env.signingConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sc map[string]any
-	if err := json.Unmarshal(data, &sc); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range sc["rekorTlogUrls"].([]any) {
-		l.(map[string]any)["url"] = url
-	}
-	out, _ := json.Marshal(sc)
-	path := filepath.Join(t.TempDir(), "signing_config.json")
-	if err := os.WriteFile(path, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return signingConfigThrough(t, func(name, origin string) string {
+		if strings.HasPrefix(name, "rekor") {
+			return url
+		}
+		return origin
+	})
 }
 
 // TestRekorV2ForeignSigner: an in-toto attestation that sigstore-python

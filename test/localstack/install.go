@@ -36,6 +36,9 @@ var Binaries = []Binary{
 	{Name: "ct_server", Package: "github.com/google/certificate-transparency-go/trillian/ctfe/ct_server", Version: "v1.4.0"},
 	{Name: "rekor-server", Package: "github.com/sigstore/rekor/cmd/rekor-server", Version: "v1.6.1"},
 	{Name: "cosign", Package: "github.com/sigstore/cosign/v3/cmd/cosign", Version: "v3.1.3"},
+	// Toxiproxy puts faults between the tool and the stack in the e2e
+	// fault matrix (test/e2e/faults_test.go); it listens on 127.0.0.1 only.
+	{Name: "toxiproxy-server", Package: "github.com/Shopify/toxiproxy/v2/cmd/server", Version: "v2.12.0", Built: "server"},
 }
 
 // mariadbHint tells how to get the database Trillian needs.
