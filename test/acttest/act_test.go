@@ -267,11 +267,17 @@ func (h *harness) env(workflow string) []string {
 	}
 }
 
-// envFile writes env(workflow) for act's --env-file.
-func (h *harness) envFile(workflow string) string {
-	vars := h.env(workflow)
-	path := filepath.Join(h.work, strings.TrimSuffix(workflow, ".yml")+".env")
-	if err := os.WriteFile(path, []byte(strings.Join(vars, "\n")+"\n"), 0o644); err != nil {
+// envPath is where envFile writes the env file of workflow.
+func (h *harness) envPath(workflow string) string {
+	return filepath.Join(h.work, strings.TrimSuffix(workflow, ".yml")+".env")
+}
+
+// envFile writes env(workflow) and extra for act's --env-file (0600: it
+// holds the token request token, as a runner's own environment does).
+func (h *harness) envFile(workflow string, extra ...string) string {
+	vars := append(h.env(workflow), extra...)
+	path := h.envPath(workflow)
+	if err := os.WriteFile(path, []byte(strings.Join(vars, "\n")+"\n"), 0o600); err != nil {
 		h.t.Fatal(err)
 	}
 	return path
@@ -363,13 +369,7 @@ func (h *harness) runAct(workflow string, inputs map[string]string) actRun {
 // as opts say.
 func (h *harness) runActWith(workflow string, inputs map[string]string, opts actOptions) actRun {
 	h.t.Helper()
-	envFile := h.envFile(workflow)
-	if len(opts.extraEnv) > 0 {
-		envFile = filepath.Join(h.work, "extra-"+workflow+".env")
-		if err := os.WriteFile(envFile, []byte(strings.Join(append(h.env(workflow), opts.extraEnv...), "\n")+"\n"), 0o600); err != nil {
-			h.t.Fatal(err)
-		}
-	}
+	envFile := h.envFile(workflow, opts.extraEnv...)
 	args := []string{"workflow_dispatch", "-W", ".github/workflows/" + workflow,
 		"-P", "ubuntu-latest=-self-hosted", "-P", "ubuntu-24.04=-self-hosted",
 		"--no-cache-server", "--action-offline-mode", "--action-cache-path", filepath.Join(h.work, "act-cache"),

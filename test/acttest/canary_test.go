@@ -236,7 +236,7 @@ func TestCanaryNoSecretLeaksUnderAct(t *testing.T) {
 	// runner's own configuration does).
 	tmpRoot := filepath.Dir(h.work)
 	hits, st, err := sc.ScanDir(tmpRoot, func(path string, d fs.DirEntry) bool {
-		return !d.IsDir() && path == filepath.Join(h.work, "canary.env")
+		return !d.IsDir() && path == h.envPath("release.yml")
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +244,7 @@ func TestCanaryNoSecretLeaksUnderAct(t *testing.T) {
 	leaks = append(leaks, hits...)
 	t.Logf("scanned %s: %s", tmpRoot, st)
 	if len(st.Skipped) != 1 || len(st.Truncated) != 0 {
-		t.Errorf("want exactly canary.env skipped and nothing truncated: %v", st)
+		t.Errorf("want exactly the env file given to act skipped and nothing truncated: %v", st)
 	}
 	// act runs the job in a copy of the repository (hostexecutor), where
 	// the packages dir with the signing outputs is; its files and the
@@ -321,7 +321,7 @@ func TestCanaryNoSecretLeaksUnderAct(t *testing.T) {
 	if err := os.WriteFile(bundles[0], planted, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	hits, _, _ = sc.ScanDir(tmpRoot, func(path string, d fs.DirEntry) bool { return path == filepath.Join(h.work, "canary.env") })
+	hits, _, _ = sc.ScanDir(tmpRoot, func(path string, d fs.DirEntry) bool { return path == h.envPath("release.yml") })
 	if len(hits) != 1 || hits[0].Where != bundles[0] || hits[0].Offset != int64(len(orig)+len(`{"debug":"`)) || hits[0].SecretName() != "github-token" {
 		t.Errorf("self-check: the github-token planted into %s at byte %d was not found exactly there: %v", bundles[0], len(orig)+10, hits)
 	} else {
