@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/attest-publish/attest-publish/internal/idtoken"
+	"testing"
+	"time"
 )
 
 // Secret names the canary tests use (Carriers match them by prefix):
@@ -184,5 +186,33 @@ func TokenGate(canary, real string) func(http.ResponseWriter, *http.Request) boo
 		}
 		r.Header.Set("Authorization", "Bearer "+real)
 		return true
+	}
+}
+
+// Conclude ends a canary test: it scans the stack's directory (service
+// logs, configs, state) and every exchange the recorders saw, then fails t
+// for every leak — those found before (leaks) and these — and for every
+// carrier never seen carrying its secret (the canary was not used as
+// intended), except those unused says the run had no part for.
+func (s *Scanner) Conclude(t testing.TB, leaks []Hit, stackDir string, rs map[string]*Recorder, unused func(Carrier) bool) {
+	t.Helper()
+	start := time.Now()
+	hits, st, err := s.ScanDir(stackDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaks = append(leaks, hits...)
+	t.Logf("scanned %s: %s", stackDir, st)
+	hits, carried, exchanges := s.ScanRecorders(rs)
+	leaks = append(leaks, hits...)
+	t.Logf("scanned the stack and %d exchanges through %d recorders in %s", exchanges, len(rs), time.Since(start).Round(time.Millisecond))
+	Sort(leaks)
+	for _, l := range leaks {
+		t.Errorf("LEAK: %s", l)
+	}
+	for _, c := range Carriers {
+		if carried[c] == 0 && (unused == nil || !unused(c)) {
+			t.Errorf("never seen: %s (the canary was not used as intended)", c)
+		}
 	}
 }
