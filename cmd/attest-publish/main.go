@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	// writer, so that no filename, claim or server text can start one;
 	// the tool's own commands (groups, masks, annotations) go to its
 	// command writer (actionio.CommandWriter).
-	if args[0] == "action" || getenv("GITHUB_ACTIONS") == "true" {
+	if getenv("GITHUB_ACTIONS") == "true" { // action mode wraps its own (runAction)
 		o, e := actionio.NewTextWriter(stdout), actionio.NewTextWriter(stderr)
 		defer o.Flush()
 		defer e.Flush()

@@ -8,11 +8,9 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
-	"github.com/attest-publish/attest-publish/internal/actionio"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
 	"github.com/attest-publish/attest-publish/internal/netguard"
 	"github.com/attest-publish/attest-publish/internal/publish"
-	"github.com/attest-publish/attest-publish/internal/pypi"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
 
@@ -86,11 +84,6 @@ func (f *publishFlags) options(fs *flag.FlagSet, getenv func(string) string, std
 		GitHubActions: getenv("GITHUB_ACTIONS") == "true",
 		Out:           stdout,
 		Log:           stderr,
-	}
-	if opts.GitHubActions {
-		// The minted token's ::add-mask:: goes through actionio: its value
-		// escaped, on the command writer, on a line of its own.
-		opts.Client = &pypi.Client{Mask: actionio.New(actionio.Options{Getenv: getenv, Out: stdout}).Mask}
 	}
 	switch {
 	case !set["attestations"]:

@@ -196,19 +196,11 @@ func verifyIndexFile(ctx context.Context, c *verification.Checker, client *pypi.
 	a := verification.Artifact{Name: file.Filename, SHA256: sum256, SHA512: sum512, Filename: file.Filename, Size: verification.SizeOf(size)}
 	prov, err := client.Provenance(ctx, file)
 	if err != nil {
-		return failedDownload(a, err)
+		return verification.FailedResult(a, verification.CheckMaterial, err)
 	}
 	set, err := verification.AttestationSet(file.Provenance, prov)
 	if err != nil {
-		return failedDownload(a, err)
+		return verification.FailedResult(a, verification.CheckMaterial, err)
 	}
 	return c.Verify(a, []*verification.MaterialSet{set})
-}
-
-// failedDownload is the material failure of a downloaded file, with the
-// download's digest and size.
-func failedDownload(a verification.Artifact, err error) verification.Result {
-	res := failed(a.Name, verification.CheckMaterial, err)
-	res.SHA256, res.Size = hex.EncodeToString(a.SHA256), a.Size
-	return res
 }

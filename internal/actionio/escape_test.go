@@ -91,7 +91,7 @@ func TestTextWriter(t *testing.T) {
 // secret registered is the secret itself, whatever it holds; and it is
 // registered before text on the same stream that would pause commands.
 func TestMaskEscapesTheSecret(t *testing.T) {
-	for _, secret := range []string{"pypi-AgEIcHlwaS5vcmc", "a%0Ab", "x%y", "::stop-commands::z"} {
+	for _, secret := range []string{"pypi-AgEIcHlwaS5vcmc", "a%0Ab", "x%y", "c%25", "::stop-commands::z"} {
 		var out strings.Builder
 		tw := NewTextWriter(&out)
 		fmt.Fprintf(tw, "::stop-commands::zz\n")
@@ -107,5 +107,25 @@ func TestMaskEscapesTheSecret(t *testing.T) {
 				t.Errorf("secret %q in clear in the log: %q", secret, l)
 			}
 		}
+	}
+}
+
+// TestMaskMultiLineSecret registers a secret spanning lines whole, with its
+// % and line breaks escaped as the runner unescapes them, and each line too.
+func TestMaskMultiLineSecret(t *testing.T) {
+	secret := "a%0Ab\r\nc%25"
+	var out strings.Builder
+	a := New(Options{Getenv: func(string) string { return "" }, Out: NewTextWriter(&out)})
+	a.Mask(secret)
+	if !strings.Contains(out.String(), "::add-mask::a%250Ab%0D%0Ac%2525\n") {
+		t.Errorf("the whole secret is not registered escaped:\n%s", out.String())
+	}
+	v := runnertest.Replay(out.String())
+	want := map[string]bool{secret: true, "a%0Ab": true, "c%25": true}
+	for _, s := range v.Secrets {
+		delete(want, s)
+	}
+	if len(want) != 0 {
+		t.Errorf("not registered: %v (registered %q)", want, v.Secrets)
 	}
 }

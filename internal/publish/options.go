@@ -6,6 +6,7 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/attest-publish/attest-publish/internal/actionio"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
 	"github.com/attest-publish/attest-publish/internal/pypi"
 	"github.com/attest-publish/attest-publish/internal/verification"
@@ -96,7 +97,10 @@ func (o *Options) setDefaults() {
 		c = *o.Client
 	}
 	if c.Mask == nil && o.GitHubActions {
-		c.Mask = pypi.GitHubMask(o.Out)
+		// The minted token's ::add-mask:: goes through actionio: its value
+		// escaped as the runner unescapes it, on the command writer of Out
+		// (an escaping actionio.TextWriter under a runner), on its own line.
+		c.Mask = actionio.New(actionio.Options{Out: o.Out}).Mask
 	}
 	if c.Warn == nil {
 		log := o.Log

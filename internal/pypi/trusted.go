@@ -30,7 +30,7 @@ type Client struct {
 	UserAgent string
 	// Mask is called with every secret (a minted API token) as soon as it
 	// is known and before it is used, so a CI log can hide it; see
-	// GitHubMask. Nil does nothing.
+	// actionio.Action.Mask. Nil does nothing.
 	Mask func(secret string)
 	// Warn receives non-fatal diagnostics (a reusable workflow). Nil drops
 	// them.
@@ -39,26 +39,6 @@ type Client struct {
 
 // DefaultClient is the Client used by the package-level functions.
 var DefaultClient = &Client{}
-
-// GitHubMask returns a Client.Mask that writes GitHub Actions' add-mask
-// workflow command to w (the job's stdout), so the runner hides the secret
-// in every later log line. The secret is escaped as the runner unescapes
-// command data (% as %25, CR as %0D, LF as %0A), so the runner registers
-// exactly the secret.
-func GitHubMask(w io.Writer) func(string) {
-	return func(secret string) {
-		if secret != "" {
-			fmt.Fprintf(w, "::add-mask::%s\n", maskEscaper.Replace(secret))
-		}
-	}
-}
-
-// maskEscaper escapes workflow command data the runner's way, the rule of
-// @actions/core's escapeData and go-githubactions' AddMask. (Display-text
-// escaping, which also encodes other control characters, would register a
-// different secret.) Kept local: internal/actionio owns the other workflow
-// command helpers.
-var maskEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
 
 // metaTimeout bounds the audience and mint requests, like the reference
 // implementation's 5 s, with room for slow CI networks.

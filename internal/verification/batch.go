@@ -82,16 +82,11 @@ func LoadMaterial(bundles, attestations []string) ([]*MaterialSet, error) {
 // must satisfy the policy, and a dist with none fails.
 func (c *Checker) VerifyItem(it BatchItem) Result {
 	if len(it.Bundles)+len(it.Attestations) == 0 {
-		res := resultFor(it.Artifact)
-		res.FailedCheck = CheckMaterial
-		res.Error = fmt.Sprintf("no bundle or attestation next to it (looked for %s + %s)", it.Artifact.Filename, strings.Join(append(slices.Clone(BundleSuffixes), AttestationSuffixes...), ", "))
-		return res
+		return FailedResult(it.Artifact, CheckMaterial, fmt.Errorf("no bundle or attestation next to it (looked for %s + %s)", it.Artifact.Filename, strings.Join(append(slices.Clone(BundleSuffixes), AttestationSuffixes...), ", ")))
 	}
 	sets, err := LoadMaterial(it.Bundles, it.Attestations)
 	if err != nil {
-		res := resultFor(it.Artifact)
-		res.FailedCheck, res.Error = CheckMaterial, err.Error()
-		return res
+		return FailedResult(it.Artifact, CheckMaterial, err)
 	}
 	return c.Verify(it.Artifact, sets)
 }

@@ -299,16 +299,23 @@ func (c *Checker) checkTimestampThreshold(vr *verify.VerificationResult) error {
 	if want <= 1 {
 		return nil
 	}
-	verified := 0
-	for _, t := range vr.VerifiedTimestamps {
-		if t.Type == "TimestampAuthority" {
-			verified++
-		}
-	}
+	verified := verifiedAuthorities(vr)
 	if verified < want {
 		return fmt.Errorf("threshold not met for verified RFC 3161 timestamps: %d < %d (distinct timestamp authorities)", verified, want)
 	}
 	return nil
+}
+
+// verifiedAuthorities counts the RFC 3161 timestamps that verified (one
+// per authority: sigstore-go drops a second one from the same authority).
+func verifiedAuthorities(vr *verify.VerificationResult) int {
+	n := 0
+	for _, t := range vr.VerifiedTimestamps {
+		if t.Type == "TimestampAuthority" {
+			n++
+		}
+	}
+	return n
 }
 
 // timestampWarnings names the bundle's RFC 3161 timestamps that did not
@@ -322,12 +329,7 @@ func (c *Checker) timestampWarnings(entity *parsedEntity, vr *verify.Verificatio
 	if err != nil || len(ts) == 0 {
 		return nil
 	}
-	verified := 0
-	for _, t := range vr.VerifiedTimestamps {
-		if t.Type == "TimestampAuthority" {
-			verified++
-		}
-	}
+	verified := verifiedAuthorities(vr)
 	if verified >= len(ts) {
 		return nil
 	}
@@ -402,6 +404,14 @@ func (c *Checker) Verify(a Artifact, sets []*MaterialSet) (res Result) {
 		res.Material = append(res.Material, best.source)
 	}
 	res.Verified = true
+	return res
+}
+
+// FailedResult is the verdict that a failed check, with a's digest and size
+// when it was hashed (a download that then failed its provenance fetch).
+func FailedResult(a Artifact, check string, err error) Result {
+	res := resultFor(a)
+	res.FailedCheck, res.Error = check, err.Error()
 	return res
 }
 
