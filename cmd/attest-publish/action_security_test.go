@@ -16,6 +16,7 @@ import (
 	"github.com/attest-publish/attest-publish/internal/actionio/runnertest"
 	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/pypitest"
+	"github.com/attest-publish/attest-publish/internal/release"
 	"github.com/attest-publish/attest-publish/internal/sigstoretest"
 )
 
@@ -252,7 +253,7 @@ func TestVerifyFromIndexTextCannotInjectCommands(t *testing.T) {
 			if code := run(context.Background(), args, out, out, mapEnv(env)); code != 1 {
 				return fmt.Errorf("exit status %d, want 1", code)
 			}
-			return errNotVerified
+			return release.ErrNotVerified
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/attest-publish/attest-publish/internal/actionio"
+	"github.com/attest-publish/attest-publish/internal/release"
 )
 
 func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -108,21 +109,18 @@ func TestSigstoreInstance(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		instance, event, sc, tr string
-		want                    string
+		instance, event string
+		want            string // the instance signing uses
 	}{
-		{"auto", "public", "", "", "--sigstore-instance public-good"},
-		{"auto", "private", "", "", "--sigstore-instance github"},
-		{"auto", "act", "", "", "--sigstore-instance github"},
-		{"public-good", "private", "", "", "--sigstore-instance public-good"},
-		{"github", "public", "", "", "--sigstore-instance github"},
-		{"github", "private", "sc.json", "tr.json", "--signing-config sc.json --trusted-root tr.json"},
-		{"auto", "public", "sc.json", "tr.json", "--signing-config sc.json --trusted-root tr.json"},
+		{"auto", "public", "public-good"},
+		{"auto", "private", "github"},
+		{"auto", "act", "github"},
+		{"public-good", "private", "public-good"},
+		{"github", "public", "github"},
 	} {
 		env := map[string]string{"GITHUB_EVENT_PATH": filepath.Join(dir, tc.event+".json")}
 		a := actionio.New(actionio.Options{Getenv: mapEnv(env), Out: &bytes.Buffer{}})
-		r := &actionRun{a: a, in: &actionInputs{instance: tc.instance, signingConfig: tc.sc, trustedRoot: tc.tr}, stdout: &bytes.Buffer{}}
-		if got := strings.Join(r.signingArgs(), " "); got != tc.want {
+		if got := sigstoreInstance(a, tc.instance, &bytes.Buffer{}); got != tc.want {
 			t.Errorf("%s/%s: %q, want %q", tc.instance, tc.event, got, tc.want)
 		}
 	}
@@ -135,9 +133,9 @@ func TestWorkflowPath(t *testing.T) {
 		{"octo/repo/../../etc/passwd@x", "octo/repo", ""},
 		{"", "octo/repo", ""},
 	} {
-		got, err := workflowPath(tc.ref, tc.repo)
+		got, err := release.WorkflowPath(tc.ref, tc.repo)
 		if got != tc.want || (err != nil) != (tc.want == "") {
-			t.Errorf("workflowPath(%q, %q) = %q, %v", tc.ref, tc.repo, got, err)
+			t.Errorf("WorkflowPath(%q, %q) = %q, %v", tc.ref, tc.repo, got, err)
 		}
 	}
 }

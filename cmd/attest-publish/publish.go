@@ -11,6 +11,7 @@ import (
 	"github.com/attest-publish/attest-publish/internal/idtoken"
 	"github.com/attest-publish/attest-publish/internal/netguard"
 	"github.com/attest-publish/attest-publish/internal/publish"
+	"github.com/attest-publish/attest-publish/internal/release"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
 
@@ -60,7 +61,7 @@ func (f *publishFlags) check() error {
 }
 
 // options builds publish's options from the parsed fs.
-func (f *publishFlags) options(fs *flag.FlagSet, getenv func(string) string, stdout, stderr io.Writer) (publish.Options, error) {
+func (f *publishFlags) options(fs *flag.FlagSet, getenv func(string) string, stdout io.Writer) (publish.Options, error) {
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	password := f.password
@@ -83,7 +84,6 @@ func (f *publishFlags) options(fs *flag.FlagSet, getenv func(string) string, std
 		},
 		GitHubActions: getenv("GITHUB_ACTIONS") == "true",
 		Out:           stdout,
-		Log:           stderr,
 	}
 	switch {
 	case !set["attestations"]:
@@ -106,61 +106,46 @@ func (f *publishFlags) options(fs *flag.FlagSet, getenv func(string) string, std
 	return opts, nil
 }
 
-// runPublishStage runs publish.Run and prints its report, also on failure.
-func runPublishStage(ctx context.Context, opts publish.Options, stdout io.Writer) error {
-	_, err := publishStage(ctx, opts, stdout)
-	return err
-}
-
-// publishStage is runPublishStage returning the report (nil when the run
-// stopped before it had one).
-func publishStage(ctx context.Context, opts publish.Options, stdout io.Writer) (*publish.Report, error) {
-	rep, err := publish.Run(ctx, opts)
-	if rep != nil {
-		fmt.Fprintln(stdout)
-		rep.Print(stdout)
-	}
-	return rep, err
-}
-
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	_, err := publishCommand(ctx, args, stdout, stderr, getenv)
-	return err
-}
-
-// publishCommand runs "attest-publish publish args" and returns its report
-// (action mode reuses it).
-func publishCommand(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (*publish.Report, error) {
 	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var pf publishFlags
 	pf.register(fs, false)
+	format := fs.String("format", "text", "output: text or json (one JSON report on stdout)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: attest-publish publish [flags]
 
 Uploads every wheel and sdist in the packages directory to a Python package
 index with trusted publishing (or a password), sending their PEP 740
 attestations. Before the first upload, metadata is checked and every bundle
-and attestation is verified; each file is hashed again right before its
-upload. A report lists every file as live or not, also when the run fails
-halfway: rerun with --skip-existing to finish.
+and attestation is verified; each file's bytes are hashed as they are
+streamed, and the upload is never completed if they differ from the ones
+verified. After the upload, each file's provenance is read back from the
+index's Integrity API and checked to be the one uploaded. A report lists
+every file as live or not, also when the run fails halfway: rerun with
+--skip-existing to finish.
 
 Flags:
 `)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, parseError(err)
+		return parseError(err)
 	}
 	if fs.NArg() > 0 {
-		return nil, usageError{fmt.Sprintf("unexpected argument %q (dists are found in --packages-dir)", fs.Arg(0))}
+		return usageError{fmt.Sprintf("unexpected argument %q (dists are found in --packages-dir)", fs.Arg(0))}
 	}
 	if err := pf.check(); err != nil {
-		return nil, err
+		return err
 	}
-	opts, err := pf.options(fs, getenv, stdout, stderr)
+	opts, err := pf.options(fs, getenv, stdout)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return publishStage(ctx, opts, stdout)
+	h, err := newHandler(*format, stdout, stderr, getenv)
+	if err != nil {
+		return err
+	}
+	_, err = release.Run(ctx, release.Options{Mode: release.ModePublish, PackagesDir: pf.packagesDir, Publish: opts}, h)
+	return err
 }

@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/attest-publish/attest-publish/internal/actionio"
-	"github.com/attest-publish/attest-publish/internal/attest"
+	"github.com/attest-publish/attest-publish/internal/release"
 )
 
 // runRelease signs, verifies and publishes in one process: sign's stage
@@ -21,15 +20,17 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	var pf publishFlags
 	sf.register(fs, getenv, false)
 	pf.register(fs, true)
+	format := fs.String("format", "text", "output: text or json (one JSON report on stdout)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: attest-publish release [flags]
 
 Signs every wheel and sdist in the packages directory (as "attest-publish
-sign" does, writing the outputs next to the dists), then publishes them (as
-"attest-publish publish" does). Before the first upload every bundle and
+sign" does, writing the outputs next to the dists), verifies them as a
+consumer would, then publishes them (as "attest-publish publish" does) and
+reads each file's provenance back from the index. Every bundle and
 attestation is verified against the trusted root used for signing and the
-identity that signed (or --certificate-identity/--certificate-oidc-issuer).
-If signing fails nothing is published. --identity-token, when given, is used
+identity that signed (or --certificate-identity/--certificate-oidc-issuer)
+before the first upload. If signing fails nothing is published. --identity-token, when given, is used
 for signing; trusted publishing uses it only if its aud is exactly the
 index's audience, and otherwise takes a token for that audience from
 $<AUDIENCE>_ID_TOKEN (such as $PYPI_ID_TOKEN) or GitHub Actions: a token is
@@ -53,47 +54,20 @@ Flags:
 	}
 	// The shared flags are sign's; the trusted root comes from signing's trust.
 	pf.packagesDir, pf.identityToken, pf.verifyMetadata = sf.packagesDir, sf.identityToken, sf.verifyMetadata
-	popts, err := pf.options(fs, getenv, stdout, stderr)
+	popts, err := pf.options(fs, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	popts.ServerURL = sf.serverURL
-	actions := getenv("GITHUB_ACTIONS") == "true"
-
-	var res *attest.Result
-	var signOpts *attest.Options
-	err = group(stdout, actions, "sign", func() error {
-		found, aopts, err := sf.options(ctx, getenv, stderr)
-		if err != nil {
-			return err
-		}
-		signOpts = &aopts
-		if res, err = attest.Run(ctx, found, aopts); err != nil {
-			return err
-		}
-		printReport(stdout, res)
-		return nil
-	})
+	h, err := newHandler(*format, stdout, stderr, getenv)
 	if err != nil {
-		return fmt.Errorf("signing failed, nothing published: %w", err)
+		return err
 	}
-	popts.TrustedRoot = signOpts.Trust.TrustedRoot
-	if popts.Identity == nil {
-		id := res.Identity
-		popts.Identity = &id
-	}
-	return group(stdout, actions, "publish", func() error {
-		return runPublishStage(ctx, popts, stdout)
-	})
-}
-
-// group wraps fn's output in a GitHub Actions log group when actions is set
-// (the commands go to w's command writer, see actionio.CommandWriter).
-func group(w io.Writer, actions bool, name string, fn func() error) error {
-	if actions {
-		cw := actionio.CommandWriter(w)
-		fmt.Fprintf(cw, "::group::%s\n", actionio.Escape(name))
-		defer fmt.Fprintln(cw, "::endgroup::")
-	}
-	return fn()
+	_, err = release.Run(ctx, release.Options{
+		Mode:        release.ModeRelease,
+		PackagesDir: sf.packagesDir,
+		Sign:        sf.signOptions(getenv),
+		Publish:     popts,
+	}, h)
+	return err
 }

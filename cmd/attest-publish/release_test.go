@@ -72,7 +72,7 @@ func TestReleaseSignsThenPublishes(t *testing.T) {
 	out := stdout.String()
 	iSign, iPub := strings.Index(out, "::group::sign\n"), strings.Index(out, "::group::publish\n")
 	iSigned := strings.Index(out, "Signed and verified 2 distribution(s)")
-	if iSign < 0 || iPub < 0 || !(iSign < iSigned && iSigned < iPub) || strings.Count(out, "::endgroup::") != 2 {
+	if iSign < 0 || iPub < 0 || !(iSign < iSigned && iSigned < iPub) || strings.Count(out, "::endgroup::") != strings.Count(out, "::group::") {
 		t.Errorf("stdout lacks the sign then publish groups:\n%s", out)
 	}
 }

@@ -5,15 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
-	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/attest-publish/attest-publish/internal/attest"
-	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
-	"github.com/attest-publish/attest-publish/internal/pypi"
+	"github.com/attest-publish/attest-publish/internal/release"
 	"github.com/attest-publish/attest-publish/internal/signing"
 )
 
@@ -63,63 +58,34 @@ func (f *signFlags) check() error {
 	return nil
 }
 
-// options finds the dists and builds attest's options: token, trust and all.
-func (f *signFlags) options(ctx context.Context, getenv func(string) string, log io.Writer) ([]*dists.Dist, attest.Options, error) {
-	found, err := dists.Find(f.packagesDir)
-	if err != nil {
-		return nil, attest.Options{}, err
-	}
-	if f.verifyMetadata {
-		warnings, err := pypi.CheckDists(found)
-		for _, w := range warnings {
-			fmt.Fprintf(log, "warning: %s\n", w)
-		}
-		if err != nil {
-			return nil, attest.Options{}, err
-		}
-	}
-	outputDir := f.outputDir
-	if outputDir == "" {
-		outputDir = f.packagesDir
-	}
-	tok, err := idtoken.Get(ctx, "sigstore", idtoken.Options{Explicit: f.identityToken, Getenv: getenv})
-	if err != nil {
-		return nil, attest.Options{}, err
-	}
-	var trust *signing.Trust
-	if f.instance == "github" {
-		trust, err = signing.LoadGitHubTrust(f.serverURL)
-	} else {
-		trust, err = signing.LoadTrust(f.signingConfig, f.trustedRoot)
-	}
-	if err != nil {
-		return nil, attest.Options{}, err
-	}
-	return found, attest.Options{
-		OutputDir:   outputDir,
-		Overwrite:   f.overwrite,
-		Trust:       trust,
+// signOptions are the pipeline's signing options from the flags.
+func (f *signFlags) signOptions(getenv func(string) string) release.SignOptions {
+	return release.SignOptions{
+		OutputDir:      f.outputDir,
+		Overwrite:      f.overwrite,
+		VerifyMetadata: f.verifyMetadata,
+		Token: func(ctx context.Context) (*idtoken.Token, error) {
+			return idtoken.Get(ctx, "sigstore", idtoken.Options{Explicit: f.identityToken, Getenv: getenv})
+		},
+		Trust: func() (*signing.Trust, error) {
+			if f.instance == "github" {
+				return signing.LoadGitHubTrust(f.serverURL)
+			}
+			return signing.LoadTrust(f.signingConfig, f.trustedRoot)
+		},
 		Select:      signing.SelectOptions{RekorVersion: uint32(f.rekorVersion)},
-		Token:       tok,
 		ServerURL:   f.serverURL,
 		Concurrency: f.concurrency,
 		Signing:     signing.Options{Timeout: f.timeout},
-		Log:         log,
-	}, nil
+	}
 }
 
 func runSign(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	_, _, err := signCommand(ctx, args, stdout, stderr, getenv)
-	return err
-}
-
-// signCommand runs "attest-publish sign args" and returns its result and
-// the Sigstore trust it signed with (action mode reuses both).
-func signCommand(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (*attest.Result, *signing.Trust, error) {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf signFlags
 	sf.register(fs, getenv, true)
+	format := fs.String("format", "text", "output: text or json (one JSON report on stdout)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: attest-publish sign [flags]
 
@@ -137,66 +103,18 @@ Flags:
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, parseError(err)
+		return parseError(err)
 	}
 	if fs.NArg() > 0 {
-		return nil, nil, usageError{fmt.Sprintf("unexpected argument %q (dists are found in --packages-dir)", fs.Arg(0))}
+		return usageError{fmt.Sprintf("unexpected argument %q (dists are found in --packages-dir)", fs.Arg(0))}
 	}
 	if err := sf.check(); err != nil {
-		return nil, nil, err
+		return err
 	}
-	found, opts, err := sf.options(ctx, getenv, stderr)
+	h, err := newHandler(*format, stdout, stderr, getenv)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	res, err := attest.Run(ctx, found, opts)
-	if err != nil {
-		return nil, opts.Trust, err
-	}
-	printReport(stdout, res)
-	return res, opts.Trust, nil
-}
-
-func printReport(w io.Writer, res *attest.Result) {
-	first := res.Dists[0].Dist
-	fmt.Fprintf(w, "Signed and verified %d distribution(s) of %s %s in %s: %d signatures on one certificate.\n",
-		len(res.Dists), first.Parsed.CanonicalName(), first.Parsed.Version, res.Elapsed.Round(time.Millisecond), res.Signatures)
-	fmt.Fprintf(w, "Signer: %s\n\n", res.Identity)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DIST\tSIZE\tSHA256\tLOG INDEX")
-	for _, d := range res.Dists {
-		idx := "-"
-		if d.LogIndex >= 0 {
-			idx = fmt.Sprint(d.LogIndex)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Dist.Filename, dists.FormatSize(d.Dist.Size), d.Dist.SHA256Hex(), idx)
-	}
-	tw.Flush()
-	fmt.Fprintln(w, "\nWrote:")
-	for _, d := range res.Dists {
-		for _, p := range []string{d.Bundle, d.PublishAttestation, d.SLSAAttestation} {
-			if p != "" {
-				fmt.Fprintf(w, "  %s\n", p)
-			}
-		}
-	}
-	if res.Provenance != "" {
-		fmt.Fprintf(w, "  %s\n", res.Provenance)
-	}
-	for _, warn := range res.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
-	}
-	d := res.Dists[0]
-	fmt.Fprintf(w, "\nA consumer can check a file with:\n  cosign verify-blob %s --bundle %s --certificate-identity %s --certificate-oidc-issuer %s\n",
-		shellQuote(filepath.Base(d.Dist.Path)), shellQuote(filepath.Base(d.Bundle)), shellQuote(res.Identity.SAN), shellQuote(res.Identity.Issuer))
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r == '@' || r == '=' || r == '+' ||
-			r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	_, err = release.Run(ctx, release.Options{Mode: release.ModeSign, PackagesDir: sf.packagesDir, Sign: sf.signOptions(getenv)}, h)
+	return err
 }

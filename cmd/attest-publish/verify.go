@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,12 +10,9 @@ import (
 	"time"
 
 	"github.com/attest-publish/attest-publish/internal/ghinstance"
+	"github.com/attest-publish/attest-publish/internal/release"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
-
-// errNotVerified is returned when some artifact failed; the verdicts have
-// already been printed.
-var errNotVerified = errors.New("verification failed")
 
 // verifyNow is the clock the embedded root's staleness is judged by.
 var verifyNow = time.Now
@@ -89,81 +84,54 @@ Flags:
 	if fs.NArg() == 0 {
 		return usageError{"name at least one FILE_OR_DIGEST or directory"}
 	}
-	if f.format != "text" && f.format != "json" {
-		return usageError{"--format must be text or json"}
-	}
-	if f.trustedRoot != "" && f.tuf {
-		return usageError{"--trusted-root and --tuf are exclusive: give a file or fetch one"}
-	}
-	if f.fetch.active() {
-		return runVerifyFetch(ctx, &f, fs.Args(), stdout, stderr)
-	}
-	dirs := map[string]bool{}
-	for _, a := range fs.Args() {
-		if st, err := os.Stat(a); err == nil && st.IsDir() {
-			dirs[a] = true
-		}
-	}
-	if len(dirs) < fs.NArg() && len(f.bundles)+len(f.attestations) == 0 {
-		return usageError{"give --bundle or --attestation (or name a directory of dists with their .sigstore.json / .publish.attestation next to them)"}
-	}
-	policy, err := f.policy()
+	h, err := newHandler(f.format, stdout, stderr, func(string) string { return "" })
 	if err != nil {
 		return err
 	}
-	trust, err := f.loadTrust(stderr)
+	vo, err := f.verifyOptions(fs.Args(), os.Getenv)
 	if err != nil {
-		results := make([]verification.Result, 0, fs.NArg())
-		for _, a := range fs.Args() {
-			results = append(results, failed(a, verification.CheckTrustedRoot, err))
-		}
-		return report(f.format, results, stdout)
+		return err
 	}
-	checker, err := verification.NewChecker(trust, policy)
-	if err != nil {
-		return usageError{err.Error()}
+	_, err = release.Run(ctx, release.Options{Mode: release.ModeVerify, Verify: vo}, h)
+	return err
+}
+
+// verifyOptions turns the flags and arguments into the pipeline's verify
+// options, refusing incomplete or contradictory combinations.
+func (f *verifyFlags) verifyOptions(args []string, getenv func(string) string) (release.VerifyOptions, error) {
+	if f.trustedRoot != "" && f.tuf {
+		return release.VerifyOptions{}, usageError{"--trusted-root and --tuf are exclusive: give a file or fetch one"}
 	}
-	var sets []*verification.MaterialSet
-	var loadErr error
-	if len(dirs) < fs.NArg() {
-		sets, loadErr = verification.LoadMaterial(f.bundles, f.attestations)
+	if f.fetch.active() {
+		return f.fetchOptions(args, getenv)
 	}
-	// One job per artifact: file and digest arguments with the global
-	// material, each dist of a directory with its own.
-	var jobs []func() verification.Result
-	for _, arg := range fs.Args() {
-		switch {
-		case dirs[arg]:
-			items, err := verification.FindBatch(arg)
-			if err != nil {
-				jobs = append(jobs, func() verification.Result {
-					return failed(arg, verification.CheckMaterial, fmt.Errorf("directory: %w", err))
-				})
-				continue
-			}
-			for _, it := range items {
-				jobs = append(jobs, func() verification.Result { return checker.VerifyItem(it) })
-			}
-		case loadErr != nil:
-			jobs = append(jobs, func() verification.Result { return failed(arg, verification.CheckMaterial, loadErr) })
-		default:
-			jobs = append(jobs, func() verification.Result {
-				a, err := artifactArg(arg, f.distributionName)
-				if err != nil {
-					return failed(arg, verification.CheckMaterial, err)
-				}
-				return checker.Verify(a, sets)
-			})
+	dirs := 0
+	for _, a := range args {
+		if st, err := os.Stat(a); err == nil && st.IsDir() {
+			dirs++
 		}
 	}
-	results := verification.RunConcurrently(len(jobs), 0, func(i int) verification.Result { return jobs[i]() })
-	return report(f.format, results, stdout)
+	if dirs < len(args) && len(f.bundles)+len(f.attestations) == 0 {
+		return release.VerifyOptions{}, usageError{"give --bundle or --attestation (or name a directory of dists with their .sigstore.json / .publish.attestation next to them)"}
+	}
+	policy, err := f.policy()
+	if err != nil {
+		return release.VerifyOptions{}, err
+	}
+	return release.VerifyOptions{
+		Targets:          args,
+		Bundles:          f.bundles,
+		Attestations:     f.attestations,
+		DistributionName: f.distributionName,
+		Policy:           policy,
+		Trust:            f.loadTrust,
+	}, nil
 }
 
 // loadTrust picks the trust: the --trusted-root file, the TUF root when
 // --tuf asks, or the embedded snapshot (with its staleness warnings).
-func (f *verifyFlags) loadTrust(stderr io.Writer) (*verification.Trust, error) {
-	trust, err := f.loadMainTrust(stderr)
+func (f *verifyFlags) loadTrust(warn func(string)) (*verification.Trust, error) {
+	trust, err := f.loadMainTrust(warn)
 	if err != nil || !f.githubInstance || trust.HasGitHub() {
 		return trust, err
 	}
@@ -176,7 +144,7 @@ func (f *verifyFlags) loadTrust(stderr io.Writer) (*verification.Trust, error) {
 }
 
 // loadMainTrust loads the trust named by --trusted-root, --tuf or --staging.
-func (f *verifyFlags) loadMainTrust(stderr io.Writer) (*verification.Trust, error) {
+func (f *verifyFlags) loadMainTrust(warn func(string)) (*verification.Trust, error) {
 	switch {
 	case f.trustedRoot != "":
 		return verification.LoadTrust(f.trustedRoot, f.key)
@@ -189,80 +157,9 @@ func (f *verifyFlags) loadMainTrust(stderr io.Writer) (*verification.Trust, erro
 	}
 	trust, warnings, err := verification.LoadEmbeddedTrust(er, f.key, verifyNow())
 	for _, w := range warnings {
-		fmt.Fprintln(stderr, "warning:", w)
+		warn(w)
 	}
 	return trust, err
-}
-
-// artifactArg reads FILE_OR_DIGEST: a digest only when it looks like one and
-// no such file exists.
-func artifactArg(arg, distName string) (verification.Artifact, error) {
-	if verification.IsDigestArg(arg) {
-		if _, err := os.Stat(arg); err != nil {
-			return verification.ArtifactFromDigest(arg, distName)
-		}
-	}
-	a, err := verification.ArtifactFromFile(arg)
-	if err != nil {
-		return a, err
-	}
-	if distName != "" {
-		a.Filename = distName
-	}
-	return a, nil
-}
-
-func failed(artifact, check string, err error) verification.Result {
-	return verification.Result{Artifact: artifact, FailedCheck: check, Error: err.Error(), Checks: []string{}}
-}
-
-// report prints the verdicts and returns errNotVerified when any failed.
-func report(format string, results []verification.Result, w io.Writer) error {
-	ok := true
-	for _, r := range results {
-		ok = ok && r.Verified
-	}
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(results); err != nil {
-			return fmt.Errorf("writing results: %w", err)
-		}
-	} else {
-		for _, r := range results {
-			if r.Verified {
-				fmt.Fprintf(w, "OK   %s: signed by %s (issuer %s); checks: %s\n", r.Artifact, r.Signer, orDash(r.Issuer), strings.Join(r.Checks, ", "))
-			} else {
-				fmt.Fprintf(w, "FAIL %s: %s check failed: %s\n", r.Artifact, r.FailedCheck, oneLine(r.Error))
-			}
-			for _, warning := range r.Warnings {
-				fmt.Fprintf(w, "     warning: %s\n", oneLine(warning))
-			}
-			// Each object of a JSONL file (or provenance object) that did
-			// not verify, also when another one satisfied the policy.
-			for _, it := range r.Items {
-				if it.Verified {
-					continue
-				}
-				note := ""
-				if r.Verified {
-					note = " (ignored: another object of the file satisfied the policy)"
-				}
-				fmt.Fprintf(w, "     %s: %s check failed: %s%s\n", it.Source, it.FailedCheck, oneLine(it.Error), note)
-			}
-		}
-	}
-	if !ok {
-		return errNotVerified
-	}
-	return nil
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

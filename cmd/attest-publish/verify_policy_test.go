@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/attest-publish/attest-publish/internal/release"
+
 	"bytes"
 	"context"
 	"errors"
@@ -66,7 +68,7 @@ func TestArtifactArg(t *testing.T) {
 		{arg: "md5:" + strings.Repeat("cd", 16), err: "opening artifact"},
 	}
 	for _, tt := range tests {
-		a, err := artifactArg(tt.arg, "foo-1.0.tar.gz")
+		a, err := release.ArtifactArg(tt.arg, "foo-1.0.tar.gz")
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%s: err = %v, want %q", tt.arg, err, tt.err)

@@ -84,6 +84,10 @@ type SummaryDist struct {
 	Upload     Status
 	UploadNote string
 	URL        string
+	// Served is the read-back of the index's provenance (None: not read
+	// back); ServedNote says what the index serves.
+	Served     Status
+	ServedNote string
 }
 
 // ShortHash is the length of the digest prefix shown in the table.
@@ -207,6 +211,14 @@ func logCell(d SummaryDist) string {
 }
 
 func uploadCell(d SummaryDist) string {
+	c := uploadState(d)
+	if d.Served != None {
+		c += "<br>" + cell(d.Served, oneLine(d.ServedNote), "served")
+	}
+	return c
+}
+
+func uploadState(d SummaryDist) string {
 	note := d.UploadNote
 	switch d.Upload {
 	case OK:

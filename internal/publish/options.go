@@ -72,8 +72,10 @@ type Options struct {
 	Retry pypi.RetryPolicy
 	// Out receives workflow commands (::add-mask::) and hashes.
 	Out io.Writer
-	// Log receives progress lines and warnings.
+	// Log receives progress lines.
 	Log io.Writer
+	// Warn receives warnings (default: "warning: …" lines on Log).
+	Warn func(msg string)
 }
 
 func (o *Options) setDefaults() {
@@ -102,9 +104,12 @@ func (o *Options) setDefaults() {
 		// (an escaping actionio.TextWriter under a runner), on its own line.
 		c.Mask = actionio.New(actionio.Options{Out: o.Out}).Mask
 	}
-	if c.Warn == nil {
+	if o.Warn == nil {
 		log := o.Log
-		c.Warn = func(msg string) { writeWarning(log, msg) }
+		o.Warn = func(msg string) { writeWarning(log, msg) }
+	}
+	if c.Warn == nil {
+		c.Warn = o.Warn
 	}
 	o.Client = &c
 }

@@ -43,6 +43,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.notUploaded("nothing was uploaded: the run stopped before the first upload")
 		return rep, err
 	}
+	if o.Identity != nil && o.TrustedRoot != nil {
+		rep.Signer, rep.TrustedRoot = o.Identity, o.TrustedRoot
+	}
 	err = upload(ctx, &o, items, rep)
 	if err == nil && !rep.Live() {
 		err = ErrNotLive
@@ -52,7 +55,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // prepare does everything that must pass before the first upload.
 func prepare(ctx context.Context, o *Options, items []*item) error {
-	warn := func(msg string) { writeWarning(o.Log, msg) }
+	warn := o.Warn
 	if o.Password == "" && o.User != "__token__" {
 		return fmt.Errorf("user %q needs a password (trusted publishing uses the user __token__ and no password)", o.User)
 	}
@@ -171,6 +174,7 @@ func upload(ctx context.Context, o *Options, items []*item, rep *Report) error {
 			return err
 		}
 		fmt.Fprintf(o.Log, "Uploading %s (%d bytes, %d attestation(s))\n", d.Filename, d.Size, len(it.payloads))
+		e.Attestations = it.payloads
 		var landedAt string
 		landed := func(ctx context.Context) (bool, error) {
 			if simpleErr != nil {

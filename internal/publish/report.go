@@ -6,7 +6,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
 	"github.com/attest-publish/attest-publish/internal/dists"
+	"github.com/attest-publish/attest-publish/internal/verification"
 )
 
 // State is where one dist stands after a run.
@@ -38,6 +41,9 @@ type Entry struct {
 	Reason string
 	// URL is the file's URL on the index, when known.
 	URL string
+	// Attestations are the PEP 740 attestations sent with the file (the
+	// upload's attestations field), verified before the upload.
+	Attestations [][]byte
 }
 
 // Report lists every dist of a run with its outcome.
@@ -46,6 +52,11 @@ type Report struct {
 	RepositoryURL string
 	// Entries are in the order of the dists (sorted by filename).
 	Entries []*Entry
+	// Signer is the identity every bundle and attestation was verified
+	// for before the first upload (nil: nothing was verified).
+	Signer *verification.Identity
+	// TrustedRoot is what they were verified against (nil: nothing was).
+	TrustedRoot root.TrustedMaterial
 }
 
 // Live reports whether every dist is on the index.

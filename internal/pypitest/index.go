@@ -59,6 +59,11 @@ type Index struct {
 	// Password is the one Basic auth password accepted ("" accepts minted
 	// tokens only).
 	Password string
+	// NoIntegrity turns the Integrity API off (every provenance is 404).
+	NoIntegrity bool
+	// Provenance, when set, picks the attestations the Integrity API serves
+	// for a file (ok false: 404) from those uploaded with it.
+	Provenance func(filename string, uploaded []json.RawMessage) (served []json.RawMessage, ok bool)
 }
 
 // NewIndex starts an index; it stops when the test ends. Set the exported
@@ -73,6 +78,7 @@ func NewIndex(t testing.TB) *Index {
 	mux.HandleFunc("POST /_/oidc/mint-token", f.mint)
 	mux.HandleFunc("POST /legacy/", f.upload)
 	mux.HandleFunc("GET /simple/{name}/", f.simple)
+	mux.HandleFunc("GET /integrity/{project}/{version}/{filename}/provenance", f.integrity)
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -214,6 +220,39 @@ func (f *Index) simple(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "<a href=\"../../packages/%s#sha256=%s\">%s</a><br>\n", fn, f.files[fn], fn)
 	}
 	io.WriteString(w, "</body></html>\n")
+}
+
+// integrity serves a file's PEP 740 provenance object, as PyPI's Integrity
+// API does: the attestations uploaded with it, 404 when there are none.
+func (f *Index) integrity(w http.ResponseWriter, r *http.Request) {
+	filename := r.PathValue("filename")
+	f.mu.Lock()
+	var uploaded []json.RawMessage
+	for _, u := range f.uploads {
+		if u.Filename == filename {
+			uploaded = u.Attestations
+		}
+	}
+	off, pick := f.NoIntegrity, f.Provenance
+	f.mu.Unlock()
+	served, ok := uploaded, len(uploaded) > 0
+	if pick != nil {
+		served, ok = pick(filename, uploaded)
+	}
+	if off || !ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"message": "No provenance available for `+filename+`"}`)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.pypi.integrity.v1+json")
+	json.NewEncoder(w).Encode(map[string]any{
+		"version": 1,
+		"attestation_bundles": []any{map[string]any{
+			"publisher":    map[string]any{"kind": "GitHub", "repository": "octo-org/octo-repo", "workflow": "release.yml"},
+			"attestations": served,
+		}},
+	})
 }
 
 // Stored returns the uploads the index kept.

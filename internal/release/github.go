@@ -1,0 +1,43 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/attest-publish/attest-publish/internal/ghattest"
+)
+
+// attestToGitHub stores the release provenance bundle signing made with
+// GitHub's attestations API, when o.GitHub asks for it.
+func (p *pipeline) attestToGitHub(ctx context.Context) error {
+	o := p.o.GitHub
+	if o == nil {
+		return nil
+	}
+	signed := p.res.Signed
+	if signed == nil || signed.Provenance == "" {
+		return errors.New("attest-to-github: no release provenance bundle was made (SLSA provenance needs GitHub Actions' identity)")
+	}
+	owner, repo, err := ghattest.SplitRepo(o.Repository)
+	if err != nil {
+		return fmt.Errorf("attest-to-github: GITHUB_REPOSITORY: %w", err)
+	}
+	data, err := os.ReadFile(signed.Provenance)
+	if err != nil {
+		return fmt.Errorf("attest-to-github: %w", err)
+	}
+	c, err := ghattest.New(ghattest.Options{Token: o.Token, Anonymous: true, Getenv: o.Getenv, Warn: p.warnFunc(StageGitHub)})
+	if err != nil {
+		return fmt.Errorf("attest-to-github: %w", err)
+	}
+	id, err := c.Store(ctx, owner, repo, data)
+	if err != nil {
+		return fmt.Errorf("attest-to-github (needs permissions: attestations: write): %w", err)
+	}
+	a := &GitHubAttestation{ID: id, URL: ghattest.URL(o.ServerURL, owner, repo, id)}
+	p.res.GitHub = a
+	p.h.AttestedToGitHub(a)
+	return nil
+}

@@ -1,0 +1,102 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/attest-publish/attest-publish/internal/dists"
+	"github.com/attest-publish/attest-publish/internal/idtoken"
+	"github.com/attest-publish/attest-publish/internal/netguard"
+	"github.com/attest-publish/attest-publish/internal/preflight"
+	"github.com/attest-publish/attest-publish/internal/provenance"
+	"github.com/attest-publish/attest-publish/internal/pypi"
+)
+
+// maxSimplePage bounds the simple API page read for the release's age.
+const maxSimplePage = 16 << 20
+
+// preflight checks the token's claims and the dists for what the index
+// would refuse after everything is signed (internal/preflight): errors stop
+// the run before the Fulcio request, warnings go to the warnings channel.
+func (p *pipeline) preflight(ctx context.Context, tok *idtoken.Token, found []*dists.Dist) error {
+	po := p.o.Sign.Preflight
+	o := preflight.Options{
+		Claims:       tok.Claims,
+		Dists:        found,
+		Attestations: po.Attestations,
+		PyPI:         po.PyPI,
+		IndexURL:     p.o.Publish.RepositoryURL,
+	}
+	if po.Now != nil {
+		o.Now = po.Now()
+	}
+	if po.Attestations {
+		// The attestations this run will make, and any already next to a
+		// dist that uv or twine would upload with it.
+		sidecars, err := preflight.ReadSidecars(found)
+		if err != nil {
+			return err
+		}
+		for _, d := range found {
+			sidecars[d.Filename] = append(sidecars[d.Filename],
+				preflight.Sidecar{Name: d.Filename + ".publish.attestation", PredicateType: provenance.PublishPredicateType},
+				preflight.Sidecar{Name: d.Filename + ".slsa.attestation", PredicateType: provenance.SLSAPredicateType})
+		}
+		o.Sidecars = sidecars
+	}
+	if po.ReleaseFirstUpload != nil && len(found) > 0 {
+		first, ok, err := po.ReleaseFirstUpload(ctx, found[0].Parsed.Name, found[0].Parsed.Version)
+		switch {
+		case err != nil:
+			p.warn(Warning{Stage: StageSign, Message: "the release's age on the index was not checked: " + err.Error()})
+		case ok:
+			o.ReleaseFirstUpload = &first
+		}
+	}
+	rep := preflight.Check(ctx, o)
+	for _, f := range rep.Warnings() {
+		p.warn(Warning{Stage: StageSign, File: f.File, Title: "attest-publish preflight: " + f.Check, Message: f.Message + " Fix: " + f.Fix})
+	}
+	return rep.Err()
+}
+
+// FirstUploadFromIndex returns a PreflightOptions.ReleaseFirstUpload that
+// reads the release's first upload time from the index's PEP 691 JSON
+// simple page (PEP 700 upload-time). An index that serves no JSON page, or
+// no upload times, makes ok false.
+func FirstUploadFromIndex(repositoryURL string) func(ctx context.Context, project, version string) (time.Time, bool, error) {
+	return func(ctx context.Context, project, version string) (time.Time, bool, error) {
+		base, err := IndexRoot(repositoryURL)
+		if err != nil {
+			return time.Time{}, false, nil
+		}
+		u := base + "/simple/" + dists.CanonicalizeName(project) + "/"
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		req.Header.Set("Accept", pypi.SimpleJSONType)
+		hc := netguard.Guard(&http.Client{}, 20*time.Second)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("reading %s: %w", u, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusNotFound || resp.Header.Get("Content-Type") != pypi.SimpleJSONType {
+			return time.Time{}, false, nil
+		}
+		if resp.StatusCode != http.StatusOK {
+			return time.Time{}, false, fmt.Errorf("reading %s: HTTP %d", u, resp.StatusCode)
+		}
+		page, err := io.ReadAll(netguard.LimitBody(resp.Body, maxSimplePage, "the simple page"))
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("reading %s: %w", u, err)
+		}
+		return preflight.FirstUpload(page, project, version)
+	}
+}

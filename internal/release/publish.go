@@ -1,0 +1,31 @@
+package release
+
+import (
+	"context"
+
+	"github.com/attest-publish/attest-publish/internal/publish"
+)
+
+// publish uploads the dists (publish.Run: metadata checked and every bundle
+// and attestation verified before the first upload). After signing, they
+// are verified against the trusted root signing used and, unless the
+// options name another, the identity that signed.
+func (p *pipeline) publish(ctx context.Context) error {
+	o := p.o.Publish
+	o.PackagesDir = p.o.PackagesDir
+	if signed := p.res.Signed; signed != nil {
+		o.TrustedRoot = p.trust.TrustedRoot
+		if o.Identity == nil {
+			id := signed.Identity
+			o.Identity = &id
+		}
+	}
+	o.Log = p.progress()
+	o.Warn = p.warnFunc(StagePublish)
+	rep, err := publish.Run(ctx, o)
+	if rep != nil {
+		p.res.Published = rep
+		p.h.Published(rep)
+	}
+	return err
+}
