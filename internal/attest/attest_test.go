@@ -116,7 +116,7 @@ func TestRunSignsEverythingWithOneCertificate(t *testing.T) {
 
 func TestRunRefusesExistingOutputs(t *testing.T) {
 	f := newFixture(t, 1, nil)
-	existing := filepath.Join(f.dir, "sample-1.0.tar.gz.publish.attestation")
+	existing := filepath.Join(f.dir, "sample-1.0.tar.gz"+dists.PublishAttestationSuffix)
 	if err := os.WriteFile(existing, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -10,18 +10,6 @@ import (
 	"strings"
 )
 
-// Output file suffixes, appended to the dist's filename.
-const (
-	// BundleSuffix names the message-signature bundle of a dist.
-	BundleSuffix = ".sigstore.json"
-	// PublishSuffix names the PEP 740 publish/v1 attestation.
-	PublishSuffix = ".publish.attestation"
-	// SLSASuffix names the PEP 740 attestation carrying SLSA provenance.
-	SLSASuffix = ".slsa.attestation"
-	// ProvenanceFile is the release's multi-subject provenance bundle.
-	ProvenanceFile = "provenance.sigstore.json"
-)
-
 // pendingFile is an output written under a temporary name until every
 // output has been verified.
 type pendingFile struct {

@@ -71,18 +71,18 @@ func makePlan(found []*dists.Dist, opts Options, res *Result) (*plan, error) {
 	for _, d := range found {
 		subject := provenance.Subject{Name: d.Filename, SHA256: d.SHA256}
 		all = append(all, subject)
-		p.jobs = append(p.jobs, job{kind: kindBundle, dist: d, path: d.Path + BundleSuffix})
+		p.jobs = append(p.jobs, job{kind: kindBundle, dist: d, path: d.Path + dists.BundleSuffix})
 		publish, err := provenance.PublishStatement(subject)
 		if err != nil {
 			return nil, err
 		}
-		p.jobs = append(p.jobs, job{kind: kindPublish, dist: d, path: d.Path + PublishSuffix, statement: publish})
+		p.jobs = append(p.jobs, job{kind: kindPublish, dist: d, path: d.Path + dists.PublishAttestationSuffix, statement: publish})
 		if p.build != nil {
 			slsa, err := provenance.SLSAStatement(p.build, subject)
 			if err != nil {
 				return nil, err
 			}
-			p.jobs = append(p.jobs, job{kind: kindSLSA, dist: d, path: d.Path + SLSASuffix, statement: slsa})
+			p.jobs = append(p.jobs, job{kind: kindSLSA, dist: d, path: d.Path + dists.SLSAAttestationSuffix, statement: slsa})
 		}
 	}
 	if p.build != nil {
@@ -90,7 +90,7 @@ func makePlan(found []*dists.Dist, opts Options, res *Result) (*plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.jobs = append(p.jobs, job{kind: kindProvenance, path: filepath.Join(opts.OutputDir, ProvenanceFile), statement: release})
+		p.jobs = append(p.jobs, job{kind: kindProvenance, path: filepath.Join(opts.OutputDir, dists.ProvenanceBundleName), statement: release})
 	}
 	return p, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 
-	"github.com/attest-publish/attest-publish/internal/pep740"
 	"github.com/attest-publish/attest-publish/internal/provenance"
 	"github.com/attest-publish/attest-publish/internal/signing"
 	"github.com/attest-publish/attest-publish/internal/verification"
@@ -28,8 +27,7 @@ func selfVerify(trust *signing.Trust, services *signing.Services, p *plan, signe
 	if err != nil {
 		return err
 	}
-	// PEP 740 objects carry no RFC 3161 timestamps: their time is the log's.
-	attestations, err := verification.New(trust.TrustedRoot, verification.Options{TransparencyLogEntries: 1})
+	attestations, err := verification.NewAttestationVerifier(trust.TrustedRoot)
 	if err != nil {
 		return err
 	}
@@ -51,6 +49,10 @@ func selfVerify(trust *signing.Trust, services *signing.Services, p *plan, signe
 	return errors.Join(errs...)
 }
 
+// verifyOutput verifies one output as written: a bundle or the release
+// provenance with the bundle verifier, a PEP 740 attestation by the rules
+// publish applies before uploading it (verification.Verifier.Attestation),
+// each DSSE output's payload being the statement that was built.
 func verifyOutput(s *signedOutput, p *plan, bundles, attestations *verification.Verifier) error {
 	data, err := os.ReadFile(s.pending.temp)
 	if err != nil {
@@ -70,28 +72,9 @@ func verifyOutput(s *signedOutput, p *plan, bundles, attestations *verification.
 		}
 		return nil
 	case kindPublish, kindSLSA:
-		a, err := pep740.Parse(data)
+		a, err := attestations.Attestation(s.job.path, data, s.job.dist, p.identity)
 		if err != nil {
 			return err
-		}
-		pb, err := a.ToBundle()
-		if err != nil {
-			return fmt.Errorf("PEP 740 object: %w", err)
-		}
-		b, err := bundle.NewBundle(pb)
-		if err != nil {
-			return fmt.Errorf("PEP 740 object: %w", err)
-		}
-		res, err := attestations.Artifact(b, s.job.dist.SHA256, p.identity)
-		if err != nil {
-			return fmt.Errorf("sigstore verification: %w", err)
-		}
-		want := provenance.PublishPredicateType
-		if s.job.kind == kindSLSA {
-			want = provenance.SLSAPredicateType
-		}
-		if err := verification.SingleSubject(res.Statement, s.job.dist.Filename, s.job.dist.SHA256, want); err != nil {
-			return fmt.Errorf("statement: %w", err)
 		}
 		if !bytes.Equal(a.Envelope.Statement, s.job.statement) {
 			return errors.New("statement: the signed payload is not the statement that was built")
@@ -121,6 +104,7 @@ func verifyOutput(s *signedOutput, p *plan, bundles, attestations *verification.
 	return fmt.Errorf("unknown output kind %d", s.job.kind)
 }
 
+// loadBundle parses a Sigstore bundle read back from disk.
 func loadBundle(data []byte) (*bundle.Bundle, error) {
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {

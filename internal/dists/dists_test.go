@@ -120,7 +120,7 @@ func TestFind(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "sample-1.0-py3-none-any.whl", "wheel bytes")
 	write(t, dir, "sample-1.0.0.tar.gz", "sdist bytes")
-	write(t, dir, "sample-1.0.tar.gz.sigstore.json", "{}") // not a dist: ignored
+	write(t, dir, "sample-1.0.tar.gz"+BundleSuffix, "{}") // not a dist: ignored
 	write(t, dir, "README.txt", "ignored")
 	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)

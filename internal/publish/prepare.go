@@ -5,22 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
-
-	"github.com/sigstore/sigstore-go/pkg/bundle"
 
 	"github.com/attest-publish/attest-publish/internal/dists"
-	"github.com/attest-publish/attest-publish/internal/pep740"
-	"github.com/attest-publish/attest-publish/internal/provenance"
 	"github.com/attest-publish/attest-publish/internal/pypi"
 	"github.com/attest-publish/attest-publish/internal/verification"
-)
-
-// The signing outputs next to a dist, as attest-publish sign names them.
-const (
-	bundleSuffix  = ".sigstore.json"
-	publishSuffix = ".publish.attestation"
-	slsaSuffix    = ".slsa.attestation"
 )
 
 // item is one dist with everything its upload needs.
@@ -67,19 +55,19 @@ func pair(items []*item, withAttestations bool) error {
 	var problems dists.Problems
 	for _, it := range items {
 		p := it.dist.Path
-		if exists(p + bundleSuffix) {
-			it.bundle = p + bundleSuffix
+		if exists(p + dists.BundleSuffix) {
+			it.bundle = p + dists.BundleSuffix
 		}
 		if !withAttestations {
 			continue
 		}
-		if !exists(p + publishSuffix) {
-			problems = append(problems, fmt.Sprintf("%s: missing (run `attest-publish sign` first, or publish with --attestations=false)", p+publishSuffix))
+		if !exists(p + dists.PublishAttestationSuffix) {
+			problems = append(problems, fmt.Sprintf("%s: missing (run `attest-publish sign` first, or publish with --attestations=false)", p+dists.PublishAttestationSuffix))
 			continue
 		}
-		it.attestations = append(it.attestations, p+publishSuffix)
-		if exists(p + slsaSuffix) {
-			it.attestations = append(it.attestations, p+slsaSuffix)
+		it.attestations = append(it.attestations, p+dists.PublishAttestationSuffix)
+		if exists(p + dists.SLSAAttestationSuffix) {
+			it.attestations = append(it.attestations, p+dists.SLSAAttestationSuffix)
 		}
 	}
 	if len(problems) > 0 {
@@ -88,6 +76,7 @@ func pair(items []*item, withAttestations bool) error {
 	return nil
 }
 
+// exists reports whether path names anything, a dangling symlink included.
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
@@ -104,8 +93,7 @@ func verifyAll(ctx context.Context, o *Options, items []*item) error {
 	if err != nil {
 		return err
 	}
-	// PEP 740 objects carry no RFC 3161 timestamps: their time is the log's.
-	attestations, err := verification.New(o.TrustedRoot, verification.Options{TransparencyLogEntries: 1})
+	attestations, err := verification.NewAttestationVerifier(o.TrustedRoot)
 	if err != nil {
 		return err
 	}
@@ -131,6 +119,7 @@ func verifyAll(ctx context.Context, o *Options, items []*item) error {
 	return nil
 }
 
+// verifyBundle reads and verifies the Sigstore bundle of d.
 func verifyBundle(v *verification.Verifier, path string, d *dists.Dist, id verification.Identity) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -146,33 +135,16 @@ func verifyBundle(v *verification.Verifier, path string, d *dists.Dist, id verif
 	return nil
 }
 
+// verifyAttestation reads and verifies a PEP 740 attestation of d, by the
+// rules sign verified it with (verification.Verifier.Attestation), and
+// returns its bytes to be sent as they were verified.
 func verifyAttestation(v *verification.Verifier, path string, d *dists.Dist, id verification.Identity) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	a, err := pep740.Parse(data)
-	if err != nil {
+	if _, err := v.Attestation(path, data, d, id); err != nil {
 		return nil, err
-	}
-	pb, err := a.ToBundle()
-	if err != nil {
-		return nil, fmt.Errorf("PEP 740 object: %w", err)
-	}
-	b, err := bundle.NewBundle(pb)
-	if err != nil {
-		return nil, fmt.Errorf("PEP 740 object: %w", err)
-	}
-	res, err := v.Artifact(b, d.SHA256, id)
-	if err != nil {
-		return nil, fmt.Errorf("sigstore verification: %w", err)
-	}
-	want := provenance.PublishPredicateType
-	if strings.HasSuffix(path, slsaSuffix) {
-		want = provenance.SLSAPredicateType
-	}
-	if err := verification.SingleSubject(res.Statement, d.Filename, d.SHA256, want); err != nil {
-		return nil, fmt.Errorf("statement: %w", err)
 	}
 	return data, nil
 }

@@ -12,12 +12,12 @@ import (
 	"github.com/attest-publish/attest-publish/internal/dists"
 )
 
-// Sidecar suffixes: the files next to a dist that hold its signed material.
+// The sidecar files FindBatch looks for next to each dist.
 var (
-	// BundleSuffixes name Sigstore bundles (<dist>.sigstore.json).
-	BundleSuffixes = []string{".sigstore.json"}
-	// AttestationSuffixes name PEP 740 attestations.
-	AttestationSuffixes = []string{".publish.attestation", ".slsa.attestation"}
+	// bundleSuffixes name Sigstore bundles.
+	bundleSuffixes = []string{dists.BundleSuffix}
+	// attestationSuffixes name PEP 740 attestations.
+	attestationSuffixes = []string{dists.PublishAttestationSuffix, dists.SLSAAttestationSuffix}
 )
 
 // BatchItem is one dist of a directory with the material found next to it.
@@ -38,12 +38,12 @@ func FindBatch(dir string) ([]BatchItem, error) {
 	items := make([]BatchItem, 0, len(ds))
 	for _, d := range ds {
 		it := BatchItem{Artifact: Artifact{Name: d.Path, Path: d.Path, SHA256: d.SHA256, Filename: d.Filename, Size: SizeOf(d.Size)}}
-		for _, s := range BundleSuffixes {
+		for _, s := range bundleSuffixes {
 			if exists(d.Path + s) {
 				it.Bundles = append(it.Bundles, d.Path+s)
 			}
 		}
-		for _, s := range AttestationSuffixes {
+		for _, s := range attestationSuffixes {
 			if exists(d.Path + s) {
 				it.Attestations = append(it.Attestations, d.Path+s)
 			}
@@ -53,6 +53,7 @@ func FindBatch(dir string) ([]BatchItem, error) {
 	return items, nil
 }
 
+// exists reports whether path names anything, a dangling symlink included.
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
@@ -82,7 +83,7 @@ func LoadMaterial(bundles, attestations []string) ([]*MaterialSet, error) {
 // must satisfy the policy, and a dist with none fails.
 func (c *Checker) VerifyItem(it BatchItem) Result {
 	if len(it.Bundles)+len(it.Attestations) == 0 {
-		return FailedResult(it.Artifact, CheckMaterial, fmt.Errorf("no bundle or attestation next to it (looked for %s + %s)", it.Artifact.Filename, strings.Join(append(slices.Clone(BundleSuffixes), AttestationSuffixes...), ", ")))
+		return FailedResult(it.Artifact, CheckMaterial, fmt.Errorf("no bundle or attestation next to it (looked for %s + %s)", it.Artifact.Filename, strings.Join(append(slices.Clone(bundleSuffixes), attestationSuffixes...), ", ")))
 	}
 	sets, err := LoadMaterial(it.Bundles, it.Attestations)
 	if err != nil {

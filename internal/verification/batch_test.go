@@ -1,8 +1,6 @@
 package verification
 
 import (
-	"encoding/hex"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/attest-publish/attest-publish/internal/dists"
 )
 
 func TestRunConcurrently(t *testing.T) {
@@ -49,8 +47,8 @@ func TestFindBatch(t *testing.T) {
 		}
 	}
 	for _, n := range []string{
-		"pkg-1.0.tar.gz", "pkg-1.0.tar.gz.sigstore.json", "pkg-1.0.tar.gz.publish.attestation",
-		"pkg-1.0-py3-none-any.whl", "pkg-1.0-py3-none-any.whl.slsa.attestation",
+		"pkg-1.0.tar.gz", "pkg-1.0.tar.gz" + dists.BundleSuffix, "pkg-1.0.tar.gz" + dists.PublishAttestationSuffix,
+		"pkg-1.0-py3-none-any.whl", "pkg-1.0-py3-none-any.whl" + dists.SLSAAttestationSuffix,
 		"pkg-1.0.zip", "pkg-1.0.zip.sigstore", "README",
 	} {
 		write(n)
@@ -74,8 +72,8 @@ func TestFindBatch(t *testing.T) {
 		got[it.Artifact.Filename] = [2][]string{b, a}
 	}
 	want := map[string][2][]string{
-		"pkg-1.0.tar.gz":           {{"pkg-1.0.tar.gz.sigstore.json"}, {"pkg-1.0.tar.gz.publish.attestation"}},
-		"pkg-1.0-py3-none-any.whl": {nil, {"pkg-1.0-py3-none-any.whl.slsa.attestation"}},
+		"pkg-1.0.tar.gz":           {{"pkg-1.0.tar.gz" + dists.BundleSuffix}, {"pkg-1.0.tar.gz" + dists.PublishAttestationSuffix}},
+		"pkg-1.0-py3-none-any.whl": {nil, {"pkg-1.0-py3-none-any.whl" + dists.SLSAAttestationSuffix}},
 		"pkg-1.0.zip":              {nil, nil},
 	}
 	if len(got) != len(want) {
@@ -108,53 +106,5 @@ func TestFindBatch(t *testing.T) {
 		if _, err := FindBatch(d); err == nil {
 			t.Errorf("%s: no error", name)
 		}
-	}
-}
-
-// TestCheckSubjectDigests covers the digest forms a DSSE subject is matched
-// with: sha256, sha512 (a sha512: argument or a file), and never an empty
-// digest matching a subject that lacks that algorithm.
-func TestCheckSubjectDigests(t *testing.T) {
-	h256 := strings.Repeat("11", 32)
-	h512 := strings.Repeat("22", 64)
-	b := func(s string) []byte { d, _ := hex.DecodeString(s); return d }
-	st := func(digests ...map[string]string) *intoto.Statement {
-		s := &intoto.Statement{}
-		for _, d := range digests {
-			s.Subject = append(s.Subject, &intoto.ResourceDescriptor{Name: "x-1.0.tar.gz", Digest: d})
-		}
-		return s
-	}
-	tests := []struct {
-		name   string
-		st     *intoto.Statement
-		a      Artifact
-		pep740 bool
-		err    string
-	}{
-		{name: "sha256", st: st(map[string]string{"sha256": h256}), a: Artifact{SHA256: b(h256)}},
-		{name: "sha512 argument", st: st(map[string]string{"sha512": h512}), a: Artifact{SHA512: b(h512)}},
-		{name: "sha512 argument, upper-case subject", st: st(map[string]string{"sha512": strings.ToUpper(h512)}), a: Artifact{SHA512: b(h512)}},
-		{name: "sha512 argument, second subject", st: st(map[string]string{"sha256": h256}, map[string]string{"sha512": h512}), a: Artifact{SHA512: b(h512)}},
-		{name: "sha512 argument, subject without sha256 is no match", st: st(map[string]string{"sha1": "x"}), a: Artifact{SHA512: b(h512)}, err: "sha512:" + h512},
-		{name: "sha256 argument, sha512-only subject", st: st(map[string]string{"sha512": h512}), a: Artifact{SHA256: b(h256)}, err: "sha256:" + h256},
-		{name: "file with both", st: st(map[string]string{"sha512": h512}), a: Artifact{SHA256: b(h256), SHA512: b(h512)}},
-		{name: "PEP 740 needs sha256", st: st(map[string]string{"sha256": h256}), a: Artifact{SHA512: b(h512), Filename: "x-1.0.tar.gz"}, pep740: true, err: "PEP 740 subjects are named by sha256"},
-		{name: "PEP 740 sha256", st: st(map[string]string{"sha256": h256}), a: Artifact{SHA256: b(h256), Filename: "x-1.0.tar.gz"}, pep740: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := checkSubject(tt.st, tt.a, tt.pep740)
-			if tt.err == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			var ce *CheckError
-			if !errors.As(err, &ce) || ce.Check != CheckSubject || !strings.Contains(err.Error(), tt.err) {
-				t.Fatalf("err %v, want a subject failure saying %q", err, tt.err)
-			}
-		})
 	}
 }

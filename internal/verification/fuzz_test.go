@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/attest-publish/attest-publish/internal/dists"
 )
 
 // The fuzz targets feed arbitrary bytes to the material parsers: they must
@@ -62,7 +64,7 @@ func FuzzLoadAttestations(f *testing.F) {
 	f.Add([]byte(`{"version":1,"verification_material":{},"envelope":{}}`))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(dir, "x.publish.attestation")
+		path := filepath.Join(dir, "x"+dists.PublishAttestationSuffix)
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -86,9 +88,9 @@ func FuzzLoadAttestations(f *testing.F) {
 func FuzzAttestationBundle(f *testing.F) {
 	f.Add([]byte(`{"version":1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := attestationBundle(data)
-		if err == nil && b == nil {
-			t.Fatal("attestationBundle returned neither a bundle nor an error")
+		a, b, err := attestationBundle(data)
+		if err == nil && (a == nil || b == nil) {
+			t.Fatal("attestationBundle returned neither an attestation and its bundle nor an error")
 		}
 	})
 }

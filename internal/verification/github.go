@@ -1,13 +1,9 @@
 package verification
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -27,44 +23,6 @@ import (
 // errNoGitHubRoot is the failure for a GitHub-issued certificate when no
 // GitHub trusted root was given.
 var errNoGitHubRoot = errors.New("the certificate was issued by GitHub's own Sigstore instance (attestations of private and internal repositories), whose trusted root was not given: pass --github-instance to fetch it over TUF, or --trusted-root with a JSONL file holding it (`gh attestation trusted-root` prints one)")
-
-// loadRoots reads a trusted root file: one JSON document, or JSONL with one
-// trusted root per line.
-func loadRoots(path string) ([]*root.TrustedRoot, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if json.Valid(data) {
-		// One document (pretty-printed or not): its own error, if any.
-		tr, err := root.NewTrustedRootFromJSON(data)
-		if err != nil {
-			return nil, err
-		}
-		return []*root.TrustedRoot{tr}, nil
-	}
-	var roots []*root.TrustedRoot
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		tr, err := root.NewTrustedRootFromJSON(line)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
-		}
-		roots = append(roots, tr)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(roots) == 0 {
-		return nil, errors.New("no trusted root in the file")
-	}
-	return roots, nil
-}
 
 // isGitHubRoot reports whether a trusted root is GitHub's instance's: one
 // of its certificate authorities is GitHub's.

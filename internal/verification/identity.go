@@ -37,6 +37,8 @@ func (id Identity) String() string {
 	return s + ")"
 }
 
+// certificateIdentity is the identity as sigstore-go matches it: exact SAN
+// and issuer, and the extensions that are set.
 func (id Identity) certificateIdentity() (verify.CertificateIdentity, error) {
 	san, err := verify.NewSANMatcher(id.SAN, "")
 	if err != nil {

@@ -37,6 +37,8 @@ type MaterialSet struct {
 	Items []Material
 }
 
+// readMaterial reads a bundle or attestation file, at most
+// maxMaterialSize bytes of it.
 func readMaterial(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -50,6 +52,7 @@ func readMaterial(path string) ([]byte, error) {
 	return data, nil
 }
 
+// readLimited reads f whole, refusing it beyond maxMaterialSize bytes.
 func readLimited(f *os.File) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(f, maxMaterialSize+1))
 	if err != nil {
@@ -131,18 +134,20 @@ func LoadAttestations(path string) (*MaterialSet, error) {
 	return AttestationSet(path, data)
 }
 
-func attestationBundle(data []byte) (*bundle.Bundle, error) {
+// attestationBundle parses a PEP 740 attestation object and rebuilds the
+// Sigstore bundle it was made from.
+func attestationBundle(data []byte) (*pep740.Attestation, *bundle.Bundle, error) {
 	a, err := pep740.Parse(data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pb, err := a.ToBundle()
 	if err != nil {
-		return nil, fmt.Errorf("PEP 740 attestation: %w", err)
+		return nil, nil, fmt.Errorf("PEP 740 attestation: %w", err)
 	}
 	b, err := bundle.NewBundle(pb)
 	if err != nil {
-		return nil, fmt.Errorf("PEP 740 attestation as a bundle: %w", err)
+		return nil, nil, fmt.Errorf("PEP 740 attestation as a bundle: %w", err)
 	}
-	return b, nil
+	return a, b, nil
 }

@@ -42,7 +42,7 @@ func AttestationSet(source string, data []byte) (*MaterialSet, error) {
 	}
 	set := &MaterialSet{Path: source}
 	if _, ok := probe["attestation_bundles"]; !ok {
-		b, err := attestationBundle(data)
+		_, b, err := attestationBundle(data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", source, err)
 		}
@@ -58,7 +58,7 @@ func AttestationSet(source string, data []byte) (*MaterialSet, error) {
 	}
 	for i, ab := range po.AttestationBundles {
 		for j, raw := range ab.Attestations {
-			b, err := attestationBundle(raw)
+			_, b, err := attestationBundle(raw)
 			if err != nil {
 				return nil, fmt.Errorf("%s: attestation bundle %d, attestation %d: %w", source, i, j, err)
 			}

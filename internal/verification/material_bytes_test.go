@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/attest-publish/attest-publish/internal/dists"
 )
 
 const (
@@ -83,7 +85,7 @@ func TestBundleSet(t *testing.T) {
 // TestAttestationSet: a PyPI Integrity API provenance object fetched from
 // an index, judged with the publisher policy.
 func TestAttestationSet(t *testing.T) {
-	att := read(t, fixture+distName+".publish.attestation")
+	att := read(t, fixture+distName+dists.PublishAttestationSuffix)
 	prov, err := json.Marshal(map[string]any{"version": 1, "attestation_bundles": []any{map[string]any{
 		"publisher":    map[string]any{"kind": "GitHub", "repository": "trailofbits/pypi-attestations", "workflow": "release.yml"},
 		"attestations": []json.RawMessage{att},

@@ -3,49 +3,10 @@ package verification
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
-
-	"github.com/attest-publish/attest-publish/internal/dists"
-)
-
-// Names of the checks a verification runs, as reported in results and
-// verdicts. A failure always names exactly one of them.
-const (
-	// CheckMaterial is reading the bundle or attestation.
-	CheckMaterial = "material"
-	// CheckTrustedRoot is loading the trusted root or the public key.
-	CheckTrustedRoot = "trusted-root"
-	// CheckSignature is sigstore-go's verification: log inclusion, signed
-	// time, certificate chain, SCTs, signature and the artifact digest.
-	CheckSignature = "signature"
-	// CheckIdentity is the certificate's subject alternative name.
-	CheckIdentity = "identity"
-	// CheckIssuer is the certificate's OIDC issuer.
-	CheckIssuer = "issuer"
-	// CheckExtensions is the certificate's Fulcio extensions.
-	CheckExtensions = "certificate-extensions"
-	// CheckSignerWorkflow is the workflow that signed (Build Signer URI).
-	CheckSignerWorkflow = "signer-workflow"
-	// CheckPredicateType is the in-toto predicate type.
-	CheckPredicateType = "predicate-type"
-	// CheckSubject is the in-toto subject naming the artifact.
-	CheckSubject = "subject"
-	// CheckProvenanceConsistency is SLSA provenance agreeing with the
-	// certificate that signed it.
-	CheckProvenanceConsistency = "provenance-consistency"
-	// CheckBuilderID is the SLSA builder id.
-	CheckBuilderID = "builder-id"
-	// CheckSource is the SLSA source URI, branch and tag.
-	CheckSource = "source"
-	// CheckPublisher is the PEP 740 trusted publisher.
-	CheckPublisher = "publisher"
-	// CheckPackage is the package name and version the in-toto subject
-	// names (npm package URL or Python dist filename).
-	CheckPackage = "package"
 )
 
 // PublisherKind is a PEP 740 trusted publisher's platform.
@@ -266,49 +227,6 @@ func ownerOfRepositoryURL(u string) string {
 		return ""
 	}
 	return "https://" + parts[0] + "/" + parts[1]
-}
-
-// checkPackage checks that an in-toto subject name names the package and
-// version asked for (either may be empty): an npm package URL
-// (pkg:npm/name@version, pkg:npm/%40scope/name@version) or a Python dist
-// filename.
-func checkPackage(subject, name, version string) error {
-	if purl, ok := strings.CutPrefix(subject, "pkg:npm/"); ok {
-		purl, _, _ = strings.Cut(purl, "?")
-		at := strings.LastIndex(purl, "@")
-		if at <= 0 {
-			return fmt.Errorf("subject %q: npm package URL without a version", subject)
-		}
-		gotName, err := url.PathUnescape(purl[:at])
-		if err != nil {
-			return fmt.Errorf("subject %q: %w", subject, err)
-		}
-		gotVersion := purl[at+1:]
-		if name != "" && gotName != name {
-			return fmt.Errorf("subject %q names npm package %q, want %q", subject, gotName, name)
-		}
-		if version != "" && gotVersion != version {
-			return fmt.Errorf("subject %q names version %q, want %q", subject, gotVersion, version)
-		}
-		return nil
-	}
-	f, err := dists.ParseFilename(subject)
-	if err != nil {
-		return fmt.Errorf("subject %q names neither an npm package (pkg:npm/…) nor a Python distribution: %w", subject, err)
-	}
-	if name != "" && f.CanonicalName() != dists.CanonicalizeName(name) {
-		return fmt.Errorf("subject %q names project %q, want %q", subject, f.Name, name)
-	}
-	if version != "" {
-		want, ok := dists.NormalizeVersion(version)
-		if !ok {
-			return fmt.Errorf("package version %q is not a PEP 440 version", version)
-		}
-		if f.Version != want {
-			return fmt.Errorf("subject %q names version %q, want %q", subject, f.Version, want)
-		}
-	}
-	return nil
 }
 
 // signerWorkflowPattern turns [host/]owner/repo/path[@ref] into an anchored

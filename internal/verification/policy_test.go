@@ -81,26 +81,6 @@ func TestSignerWorkflowPattern(t *testing.T) {
 	}
 }
 
-func TestSameDistFilename(t *testing.T) {
-	tests := []struct {
-		a, b string
-		ok   bool
-	}{
-		{"spt3g-1.0-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", "spt3g-1.0-cp310-cp310-manylinux2014_x86_64.manylinux_2_17_x86_64.whl", true},
-		{"rfc8785-0.1.2-py3-none-any.whl", "wrong_name-0.1.2-py3-none-any.whl", false},
-		{"Foo.Bar-1.0.tar.gz", "foo_bar-1.0.tar.gz", true},
-		{"foo-1.0.tar.gz", "foo-1.0.zip", false},
-		{"foo-1.0.tar.gz", "foo-1.0-py3-none-any.whl", false},
-		{"foo-1.0-py3-none-any.whl", "foo-1.0-py3-none-win32.whl", false},
-		{"not a dist", "foo-1.0.tar.gz", false},
-	}
-	for _, tt := range tests {
-		if err := SameDistFilename(tt.a, tt.b); (err == nil) != tt.ok {
-			t.Errorf("SameDistFilename(%q, %q) = %v, want ok=%v", tt.a, tt.b, err, tt.ok)
-		}
-	}
-}
-
 func TestPolicyValidate(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -157,30 +137,6 @@ func TestNormalizeOwnerURL(t *testing.T) {
 	} {
 		if got := ownerOfRepositoryURL(in); got != want {
 			t.Errorf("ownerOfRepositoryURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestCheckPackage(t *testing.T) {
-	tests := []struct {
-		subject, name, version, err string
-	}{
-		{subject: "pkg:npm/gundam-visor@1.0.1", name: "gundam-visor", version: "1.0.1"},
-		{subject: "pkg:npm/%40trishankatdatadog/supreme-goggles@1.0.5", name: "@trishankatdatadog/supreme-goggles"},
-		{subject: "pkg:npm/%40trishankatdatadog/supreme-goggles@1.0.5", name: "supreme-goggles", err: `names npm package "@trishankatdatadog/supreme-goggles"`},
-		{subject: "pkg:npm/gundam-visor@1.0.1", version: "1.0.2", err: `names version "1.0.1", want "1.0.2"`},
-		{subject: "pkg:npm/gundam-visor", name: "gundam-visor", err: "without a version"},
-		{subject: "pypi_attestations-0.0.19.tar.gz", name: "pypi-attestations", version: "0.0.19"},
-		{subject: "Pypi.Attestations-0.0.19-py3-none-any.whl", name: "pypi_attestations", version: "v0.0.19"},
-		{subject: "pypi_attestations-0.0.19.tar.gz", name: "pypi-attestation", err: `names project "pypi_attestations"`},
-		{subject: "pypi_attestations-0.0.19.tar.gz", version: "0.0.20", err: `names version "0.0.19", want "0.0.20"`},
-		{subject: "pypi_attestations-0.0.19.tar.gz", version: "not a version", err: "not a PEP 440 version"},
-		{subject: "binary-linux-amd64", name: "binary", err: "neither an npm package"},
-	}
-	for _, tt := range tests {
-		err := checkPackage(tt.subject, tt.name, tt.version)
-		if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
-			t.Errorf("checkPackage(%q, %q, %q) = %v, want %q", tt.subject, tt.name, tt.version, err, tt.err)
 		}
 	}
 }

@@ -2,18 +2,12 @@ package verification
 
 import (
 	"fmt"
-	"sort"
 	"strings"
-	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"google.golang.org/protobuf/types/known/structpb"
-
-	"github.com/attest-publish/attest-publish/internal/dists"
 )
-
-var timeZero time.Time
 
 // Build types whose provenance records the GitHub Actions workflow run that
 // signed it (actions/attest and its predecessor).
@@ -40,6 +34,7 @@ type provenanceFacts struct {
 	hasProvInfo bool
 }
 
+// str is the string at path in a predicate, or "" when there is none.
 func str(s *structpb.Struct, path ...string) string {
 	v := structpb.NewStructValue(s)
 	for _, p := range path {
@@ -55,6 +50,8 @@ func str(s *structpb.Struct, path ...string) string {
 	return v.GetStringValue()
 }
 
+// readProvenance reads what SLSA provenance (v1 or v0.2) says about the
+// build; other predicates say nothing.
 func readProvenance(st *intoto.Statement) provenanceFacts {
 	var f provenanceFacts
 	pred := st.GetPredicate()
@@ -258,55 +255,4 @@ func checkPublisher(pub *Publisher, ext certificate.Extensions) error {
 		return fmt.Errorf("publisher environment %q cannot be checked: Fulcio certificates do not record the deployment environment", pub.Environment)
 	}
 	return nil
-}
-
-// SameDistFilename compares two distribution filenames the way PyPI does:
-// after parsing, with the project name canonicalized, the version
-// normalized and, for wheels, each compressed tag set compared as a set.
-func SameDistFilename(subject, dist string) error {
-	a, err := dists.ParseFilename(subject)
-	if err != nil {
-		return fmt.Errorf("subject name %q is not a distribution filename: %w", subject, err)
-	}
-	b, err := dists.ParseFilename(dist)
-	if err != nil {
-		return fmt.Errorf("%q is not a distribution filename: %w", dist, err)
-	}
-	if a.Kind != b.Kind || a.CanonicalName() != b.CanonicalName() || a.Version != b.Version || wheelTags(subject) != wheelTags(dist) {
-		return fmt.Errorf("subject name %q does not name the distribution %q", subject, dist)
-	}
-	if a.Kind == dists.Sdist && archiveSuffix(subject) != archiveSuffix(dist) {
-		return fmt.Errorf("subject name %q does not name the distribution %q", subject, dist)
-	}
-	return nil
-}
-
-func archiveSuffix(name string) string {
-	if strings.HasSuffix(name, ".zip") {
-		return ".zip"
-	}
-	return ".tar.gz"
-}
-
-// wheelTags is a wheel's build tag and python, abi and platform tag sets,
-// each sorted; "" for an sdist.
-func wheelTags(name string) string {
-	base, ok := strings.CutSuffix(name, ".whl")
-	if !ok {
-		return ""
-	}
-	parts := strings.Split(base, "-")
-	if len(parts) < 5 {
-		return base
-	}
-	out := []string{}
-	if len(parts) == 6 {
-		out = append(out, parts[2])
-	}
-	for _, set := range parts[len(parts)-3:] {
-		tags := strings.Split(strings.ToLower(set), ".")
-		sort.Strings(tags)
-		out = append(out, strings.Join(tags, "."))
-	}
-	return strings.Join(out, "-")
 }

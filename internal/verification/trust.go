@@ -1,16 +1,120 @@
 package verification
 
 import (
+	"bufio"
+	"bytes"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/attest-publish/attest-publish/internal/netguard"
 )
+
+// Trust is what signatures are verified against: a trusted root, and
+// optionally a public key that replaces the certificate identity.
+type Trust struct {
+	material root.TrustedMaterial
+	keyed    bool
+	hasTlogs bool
+	hasCT    bool
+
+	// github is GitHub's own instance's trust, for certificates GitHub
+	// issued (see github.go); isGitHub marks that trust itself, and
+	// githubOnly a trust whose only root is GitHub's.
+	github     *Trust
+	isGitHub   bool
+	githubOnly bool
+}
+
+// LoadTrust reads a Sigstore trusted root JSON file and, when keyPath is not
+// empty, a PEM public key (PKIX "PUBLIC KEY", as cosign generate-key-pair
+// writes it) that bundles must be signed with.
+//
+// The file may also be JSONL with one trusted root per line, as `gh
+// attestation trusted-root` prints: GitHub's own instance's root then
+// verifies the certificates GitHub issued, the other root the rest.
+func LoadTrust(trustedRootPath, keyPath string) (*Trust, error) {
+	roots, err := loadRoots(trustedRootPath)
+	if err != nil {
+		return nil, fmt.Errorf("loading trusted root %s: %w", trustedRootPath, err)
+	}
+	return trustFromRoots(trustedRootPath, roots, keyPath)
+}
+
+// loadRoots reads a trusted root file: one JSON document, or JSONL with one
+// trusted root per line.
+func loadRoots(path string) ([]*root.TrustedRoot, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if json.Valid(data) {
+		// One document (pretty-printed or not): its own error, if any.
+		tr, err := root.NewTrustedRootFromJSON(data)
+		if err != nil {
+			return nil, err
+		}
+		return []*root.TrustedRoot{tr}, nil
+	}
+	var roots []*root.TrustedRoot
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		tr, err := root.NewTrustedRootFromJSON(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		roots = append(roots, tr)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(roots) == 0 {
+		return nil, errors.New("no trusted root in the file")
+	}
+	return roots, nil
+}
+
+// newTrust adds the optional public key to a parsed trusted root.
+func newTrust(tr *root.TrustedRoot, keyPath string) (*Trust, error) {
+	t := &Trust{material: tr, hasTlogs: len(tr.RekorLogs()) > 0, hasCT: len(tr.CTLogs()) > 0}
+	if keyPath == "" {
+		return t, nil
+	}
+	pemBytes, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading public key: %w", err)
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("parsing public key %s: %w", keyPath, err)
+	}
+	sv, err := signature.LoadDefaultVerifier(pub)
+	if err != nil {
+		return nil, fmt.Errorf("public key %s: %w", keyPath, err)
+	}
+	key := root.NewExpiringKey(sv, timeZero, timeZero)
+	t.material = root.TrustedMaterialCollection{tr, root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return key, nil
+	})}
+	t.keyed = true
+	return t, nil
+}
+
+// timeZero leaves a public key's validity unbounded.
+var timeZero time.Time
 
 // The embedded trusted roots; embedded/README.md records where each came
 // from and when.

@@ -14,6 +14,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 
+	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/sigstoretest"
 )
 
@@ -74,13 +75,13 @@ func newBenchFixture(b testing.TB) *benchFixture {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := os.WriteFile(path+".sigstore.json", js, 0o644); err != nil {
+		if err := os.WriteFile(path+dists.BundleSuffix, js, 0o644); err != nil {
 			b.Fatal(err)
 		}
 		sum := sha256.Sum256(data)
 		f.items = append(f.items, BatchItem{
 			Artifact: Artifact{Name: path, Path: path, SHA256: sum[:], Filename: filepath.Base(path)},
-			Bundles:  []string{path + ".sigstore.json"},
+			Bundles:  []string{path + dists.BundleSuffix},
 		})
 	}
 	if f.trust, err = LoadTrust(in.TrustedRootPath(), ""); err != nil {
