@@ -1,17 +1,15 @@
 package publish
 
 import (
-	"context"
 	"encoding/hex"
 	"fmt"
-	"html"
-	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
+	"time"
 
 	"github.com/attest-publish/attest-publish/internal/dists"
+	"github.com/attest-publish/attest-publish/internal/pypi"
 )
 
 // SimpleURL returns the PEP 503 simple index root of a repository URL:
@@ -72,65 +70,29 @@ func pypiFileURL(repositoryURL string, d *dists.Dist) string {
 	return fmt.Sprintf("https://%s/packages/%s/%s/%s/%s", host, b[:2], b[2:4], b[4:], url.PathEscape(d.Filename))
 }
 
-// maxSimplePage bounds a project's simple page read into memory (PyPI's
-// largest pages list tens of thousands of files in a few MiB).
-const maxSimplePage = 32 << 20
+// lookupTimeout bounds one read of a simple page (whether an upload landed,
+// where the index serves a file) when Options.Client has no HTTP client.
+const lookupTimeout = 30 * time.Second
 
-var anchorRE = regexp.MustCompile(`(?is)<a\s[^>]*?href\s*=\s*["']([^"']*)["'][^>]*>(.*?)</a>`)
-
-// listing is what a simple page says about one file.
-type listing struct {
-	// found is set when the page lists the filename.
-	found bool
-	// sha256 is the hex digest in the link's fragment ("" when absent).
-	sha256 string
-	// url is the absolute file URL.
-	url string
-}
-
-// lookup reads the simple page of d's project and returns what it lists
-// under d's filename.
-func lookup(ctx context.Context, hc *http.Client, simpleRoot string, d *dists.Dist) (listing, error) {
-	page, err := url.JoinPath(simpleRoot, d.Parsed.CanonicalName()+"/")
+// simpleIndex returns the reader (pypi.IndexClient: PEP 691 JSON or PEP 503
+// HTML, bounded, retried under o.Retry) of the simple index that serves
+// what o.RepositoryURL receives.
+func simpleIndex(o *Options) (*pypi.IndexClient, error) {
+	simple, err := SimpleURL(o.RepositoryURL)
 	if err != nil {
-		return listing{}, fmt.Errorf("simple page URL: %w", err)
+		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, page, nil)
+	c, err := pypi.NewIndexClient(simple)
 	if err != nil {
-		return listing{}, fmt.Errorf("simple page request: %w", err)
+		return nil, fmt.Errorf("the simple index of %s: %w", o.RepositoryURL, err)
 	}
-	req.Header.Set("Accept", "text/html")
-	req.Header.Set("User-Agent", "attest-publish")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return listing{}, fmt.Errorf("reading %s: %w", page, err)
+	c.HTTP = o.Client.HTTP
+	if c.HTTP == nil {
+		c.HTTP = &http.Client{Timeout: lookupTimeout}
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return listing{}, nil
+	if o.Client.UserAgent != "" {
+		c.UserAgent = o.Client.UserAgent
 	}
-	if resp.StatusCode != http.StatusOK {
-		return listing{}, fmt.Errorf("reading %s: %s", page, resp.Status)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSimplePage))
-	if err != nil {
-		return listing{}, fmt.Errorf("reading %s: %w", page, err)
-	}
-	base, _ := url.Parse(page)
-	for _, m := range anchorRE.FindAllSubmatch(body, -1) {
-		if strings.TrimSpace(html.UnescapeString(string(m[2]))) != d.Filename {
-			continue
-		}
-		href := html.UnescapeString(string(m[1]))
-		l := listing{found: true, url: href}
-		if ref, err := url.Parse(href); err == nil {
-			if v, ok := strings.CutPrefix(ref.Fragment, "sha256="); ok {
-				l.sha256 = strings.ToLower(v)
-			}
-			ref.Fragment = ""
-			l.url = base.ResolveReference(ref).String()
-		}
-		return l, nil
-	}
-	return listing{}, nil
+	c.Retry = o.Retry
+	return c, nil
 }

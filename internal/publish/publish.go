@@ -1,12 +1,9 @@
 package publish
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/pypi"
@@ -17,16 +14,14 @@ import (
 // on the index.
 var ErrNotLive = errors.New("not every distribution is live on the index")
 
-// lookupTimeout bounds one read of a simple page (whether an upload landed,
-// where the index serves a file).
-const lookupTimeout = 30 * time.Second
-
 // Run publishes the dists of o.PackagesDir. Nothing is uploaded unless
-// every metadata check passes and every bundle and attestation verifies;
-// each file is hashed again right before its upload and is never sent if it
-// changed. The report (nil only when no dist was found) lists every dist's
-// outcome, also when Run fails halfway; the error is nil only when every
-// dist is live.
+// every metadata check passes and every bundle and attestation verifies.
+// There is no separate re-hash before an upload: each file is hashed again
+// as it is streamed to the index, and a file whose size or digests differ
+// from those verified is refused, its request cut off before the last
+// bytes, so the index never receives it. The report (nil only when no dist
+// was found) lists every dist's outcome, also when Run fails halfway; the
+// error is nil only when every dist is live.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o.setDefaults()
 	found, err := dists.Find(o.PackagesDir)
@@ -160,32 +155,27 @@ func upload(ctx context.Context, o *Options, items []*item, rep *Report) error {
 		}
 		auth = ts
 	}
-	simple, simpleErr := SimpleURL(o.RepositoryURL)
-	hc := o.Client.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: lookupTimeout}
+	index, indexErr := simpleIndex(o)
+	// find reads what the index's simple page lists under d's filename.
+	find := func(ctx context.Context, d *dists.Dist) (pypi.IndexFile, bool, error) {
+		if indexErr != nil {
+			return pypi.IndexFile{}, false, indexErr
+		}
+		return index.File(ctx, d.Parsed.CanonicalName(), d.Filename)
 	}
 	for i, it := range items {
 		e := rep.Entries[i]
 		d := it.dist
-		if err := unchanged(d); err != nil {
-			e.State, e.Reason = NotUploaded, err.Error()
-			rep.notUploaded(fmt.Sprintf("not attempted: the run stopped because %s changed", d.Filename))
-			return err
-		}
 		fmt.Fprintf(o.Log, "Uploading %s (%d bytes, %d attestation(s))\n", d.Filename, d.Size, len(it.payloads))
 		e.Attestations = it.payloads
 		var landedAt string
 		landed := func(ctx context.Context) (bool, error) {
-			if simpleErr != nil {
-				return false, simpleErr
-			}
-			l, err := lookup(ctx, hc, simple, d)
+			f, ok, err := find(ctx, d)
 			if err != nil {
 				return false, err
 			}
-			if l.found && l.sha256 == d.SHA256Hex() {
-				landedAt = l.url
+			if ok && f.SHA256 == d.SHA256Hex() {
+				landedAt = f.URL
 				return true, nil
 			}
 			return false, nil
@@ -200,23 +190,21 @@ func upload(ctx context.Context, o *Options, items []*item, rep *Report) error {
 			e.State, e.URL = AlreadyLanded, landedAt
 		case errors.Is(err, pypi.ErrExists) && o.SkipExisting:
 			e.State, e.URL = SkippedExisting, pypiFileURL(o.RepositoryURL, d)
-			if simpleErr == nil {
-				if l, lerr := lookup(ctx, hc, simple, d); lerr == nil && l.found {
-					e.URL = l.url
-					if l.sha256 != "" && l.sha256 != d.SHA256Hex() {
-						e.State = NotUploaded
-						e.Reason = fmt.Sprintf("the index already has a different file of this name (sha256 %s); a release file cannot be replaced, publish a new version", l.sha256)
-					}
+			if f, ok, ferr := find(ctx, d); ferr == nil && ok {
+				e.URL = f.URL
+				if f.SHA256 != "" && f.SHA256 != d.SHA256Hex() {
+					e.State = NotUploaded
+					e.Reason = fmt.Sprintf("the index already has a different file of this name (sha256 %s); a release file cannot be replaced, publish a new version", f.SHA256)
 				}
 			}
 		default:
 			e.State, e.Reason = NotUploaded, err.Error()
 		}
-		if e.State == Uploaded && e.URL == "" && simpleErr == nil {
+		if e.State == Uploaded && e.URL == "" && indexErr == nil {
 			// Best effort: only the index's simple page knows where it
 			// serves the file.
-			if l, lerr := lookup(ctx, hc, simple, d); lerr == nil && l.found {
-				e.URL = l.url
+			if f, ok, ferr := find(ctx, d); ferr == nil && ok {
+				e.URL = f.URL
 			}
 		}
 		fmt.Fprintf(o.Log, "  %s: %s\n", d.Filename, e.State)
@@ -227,19 +215,6 @@ func upload(ctx context.Context, o *Options, items []*item, rep *Report) error {
 			}
 			return err
 		}
-	}
-	return nil
-}
-
-// unchanged hashes d again and compares it with the digest that was
-// verified.
-func unchanged(d *dists.Dist) error {
-	sha, _, size, err := dists.HashFile(d.Path)
-	if err != nil {
-		return fmt.Errorf("hashing %s again before its upload: %w", d.Path, err)
-	}
-	if size != d.Size || !bytes.Equal(sha, d.SHA256) {
-		return fmt.Errorf("%s changed after it was hashed and verified (sha256 %s, %d bytes; now %x, %d bytes): it was not uploaded", d.Path, d.SHA256Hex(), d.Size, sha, size)
 	}
 	return nil
 }

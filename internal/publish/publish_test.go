@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,48 +181,126 @@ func TestTrustedPublishingWithAttestations(t *testing.T) {
 	}
 }
 
+// TestModifiedDistIsNeverUploaded: a dist changed before the run fails
+// verification, and nothing is uploaded.
 func TestModifiedDistIsNeverUploaded(t *testing.T) {
-	t.Run("before the run: verification fails", func(t *testing.T) {
-		f := newSigned(t)
-		if err := os.WriteFile(filepath.Join(f.dir, sdistName), []byte("tampered"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		rep, err := Run(context.Background(), f.options(t))
-		if err == nil {
-			t.Fatal("Run succeeded")
-		}
-		if f.index.UploadRequests() != 0 {
-			t.Errorf("the index saw %d upload(s)", f.index.UploadRequests())
-		}
-		if rep != nil && rep.Live() {
-			t.Error("report says live")
-		}
-	})
-	t.Run("during the run: re-hash before upload", func(t *testing.T) {
-		f := newSigned(t)
-		// The wheel is uploaded first; while it is, the sdist changes.
-		f.index.OnUpload = func(n int, filename string) {
-			if n == 1 {
-				os.WriteFile(filepath.Join(f.dir, sdistName), []byte("swapped during the upload"), 0o644)
+	f := newSigned(t)
+	if err := os.WriteFile(filepath.Join(f.dir, sdistName), []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), f.options(t))
+	if err == nil {
+		t.Fatal("Run succeeded")
+	}
+	if f.index.UploadRequests() != 0 {
+		t.Errorf("the index saw %d upload(s)", f.index.UploadRequests())
+	}
+	if rep != nil && rep.Live() {
+		t.Error("report says live")
+	}
+}
+
+// uploadCounter is a transport that counts the upload requests the client
+// starts, also those it cuts off before the index has read them whole.
+type uploadCounter struct{ n atomic.Int32 }
+
+func (c *uploadCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/legacy/") {
+		c.n.Add(1)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestDistChangedAfterVerification: a dist that changes after it was
+// verified, here while the dist before it is being uploaded, never lands
+// on the index. No separate re-hash precedes the upload: a size that
+// differs is refused before the request starts, and other bytes of the
+// same size are caught while streaming, the request cut off before its
+// last bytes. The run fails naming the file, and the report says it was
+// not uploaded and why.
+func TestDistChangedAfterVerification(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(data []byte) []byte
+		// started is how many upload requests for the sdist the client
+		// starts.
+		started int32
+		wantErr string
+	}{
+		{
+			name: "same size, other bytes",
+			change: func(data []byte) []byte {
+				data[len(data)/2] ^= 0xff
+				return data
+			},
+			started: 1,
+			wantErr: "changed after it was hashed (sha256 ",
+		},
+		{
+			name:    "grown",
+			change:  func(data []byte) []byte { return append(data, "appended"...) },
+			wantErr: "changed after it was hashed (",
+		},
+		{
+			name:    "truncated",
+			change:  func(data []byte) []byte { return data[:len(data)/2] },
+			wantErr: "changed after it was hashed (",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSigned(t)
+			opts := f.options(t)
+			var uploads uploadCounter
+			opts.Client = &pypi.Client{HTTP: &http.Client{Transport: &uploads}}
+			sdist := filepath.Join(f.dir, sdistName)
+			// The wheel is uploaded first, after every dist was verified;
+			// the sdist changes once the index has read the wheel.
+			f.index.OnUpload = func(n int, filename string) {
+				if n != 1 {
+					return
+				}
+				data, err := os.ReadFile(sdist)
+				if err == nil {
+					err = os.WriteFile(sdist, tt.change(data), 0o644)
+				}
+				if err != nil {
+					t.Error(err)
+				}
 			}
-		}
-		rep, err := Run(context.Background(), f.options(t))
-		if err == nil || !strings.Contains(err.Error(), "changed after it was hashed and verified") {
-			t.Fatalf("err = %v", err)
-		}
-		for _, u := range f.index.Stored() {
-			if u.Filename == sdistName {
-				t.Error("the modified sdist reached the index")
+			rep, err := Run(context.Background(), opts)
+			var mismatch *pypi.DigestMismatchError
+			if !errors.As(err, &mismatch) || !strings.Contains(err.Error(), sdistName) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want a *pypi.DigestMismatchError naming %s and saying %q", err, sdistName, tt.wantErr)
 			}
-		}
-		if f.index.UploadRequests() != 1 {
-			t.Errorf("upload requests = %d, want 1", f.index.UploadRequests())
-		}
-		got := states(rep)
-		if got[0] != wheelName+": uploaded" || !strings.HasPrefix(got[1], sdistName+": not uploaded [") {
-			t.Errorf("report %q", got)
-		}
-	})
+			for _, u := range f.index.Stored() {
+				if u.Filename == sdistName {
+					t.Errorf("the changed sdist reached the index (sha256 %s)", u.SHA256)
+				}
+			}
+			if n := f.index.UploadRequests(); n != 1 {
+				t.Errorf("the index read %d upload request(s) whole, want 1 (the wheel's)", n)
+			}
+			if n := uploads.n.Load(); n != 1+tt.started {
+				t.Errorf("the client started %d upload request(s), want %d", n, 1+tt.started)
+			}
+			got := states(rep)
+			if len(got) != 2 || got[0] != wheelName+": uploaded" {
+				t.Fatalf("report %q", got)
+			}
+			e := rep.Entries[1]
+			if e.State != NotUploaded || e.URL != "" || !strings.Contains(e.Reason, sdistName) || !strings.Contains(e.Reason, tt.wantErr) || !strings.Contains(e.Reason, "it was not uploaded") {
+				t.Errorf("sdist entry: state %q, URL %q, reason %q", e.State, e.URL, e.Reason)
+			}
+			var printed bytes.Buffer
+			rep.Print(&printed)
+			for _, want := range []string{"1 of 2 distribution(s) live", sdistName + ": " + e.Reason} {
+				if !strings.Contains(printed.String(), want) {
+					t.Errorf("printed report lacks %q:\n%s", want, printed.String())
+				}
+			}
+		})
+	}
 }
 
 func TestFailureHalfwayThenSkipExisting(t *testing.T) {
@@ -449,5 +529,48 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	}
 	if f.index.UploadRequests() != 3 {
 		t.Errorf("upload requests = %d, want 3", f.index.UploadRequests())
+	}
+}
+
+// TestSkipExistingWithADifferentFile: with SkipExisting, a file the index
+// already has under the same name but with other bytes (its simple page
+// states another sha256) is not counted as live.
+func TestSkipExistingWithADifferentFile(t *testing.T) {
+	index := pypitest.NewIndex(t)
+	index.Password = "s3cret"
+	dir := pypitest.WriteRelease(t)
+	opts := Options{RepositoryURL: index.URL(), PackagesDir: dir, Password: "s3cret", SkipExisting: true}
+	if _, err := Run(context.Background(), opts); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	// The same names, other bytes: a rebuilt release.
+	sdist := filepath.Join(dir, sdistName)
+	data, err := os.ReadFile(sdist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sdist, append(data, 0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), opts)
+	if err == nil {
+		t.Fatal("the second run succeeded")
+	}
+	var onIndex string
+	for _, u := range index.Stored() {
+		if u.Filename == sdistName {
+			onIndex = u.SHA256
+		}
+	}
+	got := states(rep)
+	want := []string{
+		wheelName + ": " + string(SkippedExisting),
+		sdistName + ": not uploaded [the index already has a different file of this name (sha256 " + onIndex + "); a release file cannot be replaced, publish a new version]",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("report:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if wantURL := index.ServerURL() + "/packages/" + sdistName; rep.Entries[1].URL != wantURL {
+		t.Errorf("URL %q, want %q (from the simple page)", rep.Entries[1].URL, wantURL)
 	}
 }

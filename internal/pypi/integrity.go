@@ -125,15 +125,15 @@ type simpleJSON struct {
 	} `json:"files"`
 }
 
-// ReleaseFiles lists the files of project==version on the index.
-func (c *IndexClient) ReleaseFiles(ctx context.Context, project, version string) ([]IndexFile, error) {
-	name := dists.CanonicalizeName(project)
-	want, ok := dists.NormalizeVersion(version)
-	if name == "" || !ok {
-		return nil, fmt.Errorf("%s==%s: not a valid project name and PEP 440 version", project, version)
-	}
+// simpleAccept asks for PEP 691 JSON first, then the PEP 503 HTML page.
+const simpleAccept = SimpleJSONType + ", " + SimpleHTMLType + ";q=0.2, text/html;q=0.1"
+
+// projectFiles reads the simple page of project (a canonical name), PEP 691
+// JSON or PEP 503 HTML, and returns every file it lists, as listed (Project
+// and Version not set). A 404 is an error wrapping ErrProjectNotFound.
+func (c *IndexClient) projectFiles(ctx context.Context, name string) ([]IndexFile, error) {
 	pageURL := c.BaseURL + "/simple/" + url.PathEscape(name) + "/"
-	body, ctype, final, err := c.fetch(ctx, pageURL, SimpleJSONType+", "+SimpleHTMLType+";q=0.2, text/html;q=0.1")
+	body, ctype, final, err := c.fetch(ctx, pageURL, simpleAccept)
 	var ie *IndexError
 	if errors.As(err, &ie) && ie.Status == http.StatusNotFound {
 		return nil, fmt.Errorf("%w: %s is not on %s (%s answered 404)", ErrProjectNotFound, name, c.BaseURL, pageURL)
@@ -149,6 +149,58 @@ func (c *IndexClient) ReleaseFiles(ctx context.Context, project, version string)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the simple API page %s: %w", pageURL, err)
+	}
+	return all, nil
+}
+
+// File returns what the simple page of project lists under filename: its
+// URL and, when the index states one, its sha256 (Project, Version and
+// Provenance are filled in as ReleaseFiles does when the filename parses).
+// ok is false when the index does not know the project (404) or its page
+// does not list the file; err is set only when the page could not be read.
+func (c *IndexClient) File(ctx context.Context, project, filename string) (f IndexFile, ok bool, err error) {
+	name := dists.CanonicalizeName(project)
+	if name == "" {
+		return IndexFile{}, false, fmt.Errorf("%q: not a valid project name", project)
+	}
+	all, err := c.projectFiles(ctx, name)
+	if errors.Is(err, ErrProjectNotFound) {
+		return IndexFile{}, false, nil
+	}
+	if err != nil {
+		return IndexFile{}, false, err
+	}
+	for _, listed := range all {
+		if listed.Filename != filename {
+			continue
+		}
+		if fn, perr := dists.ParseFilename(listed.Filename); perr == nil && fn.CanonicalName() == name {
+			c.complete(&listed, name, fn.Version)
+		}
+		return listed, true, nil
+	}
+	return IndexFile{}, false, nil
+}
+
+// complete sets f's project and version, and its provenance URL when the
+// index named none.
+func (c *IndexClient) complete(f *IndexFile, project, version string) {
+	f.Project, f.Version = project, version
+	if f.Provenance == "" {
+		f.Provenance = c.IntegrityURL(project, version, f.Filename)
+	}
+}
+
+// ReleaseFiles lists the files of project==version on the index.
+func (c *IndexClient) ReleaseFiles(ctx context.Context, project, version string) ([]IndexFile, error) {
+	name := dists.CanonicalizeName(project)
+	want, ok := dists.NormalizeVersion(version)
+	if name == "" || !ok {
+		return nil, fmt.Errorf("%s==%s: not a valid project name and PEP 440 version", project, version)
+	}
+	all, err := c.projectFiles(ctx, name)
+	if err != nil {
+		return nil, err
 	}
 	var out []IndexFile
 	var versions, invalid []string
@@ -166,10 +218,7 @@ func (c *IndexClient) ReleaseFiles(ctx context.Context, project, version string)
 		if fn.Version != want {
 			continue
 		}
-		f.Project, f.Version = name, fn.Version
-		if f.Provenance == "" {
-			f.Provenance = c.IntegrityURL(name, fn.Version, f.Filename)
-		}
+		c.complete(&f, name, fn.Version)
 		out = append(out, f)
 	}
 	if len(invalid) > 0 {
@@ -311,7 +360,7 @@ func (e *DigestMismatchIndexError) Error() string {
 // returns its digests. When the index stated a sha256, the download must
 // match it.
 func (c *IndexClient) Download(ctx context.Context, f IndexFile) (sum256, sum512 []byte, size int64, err error) {
-	err = c.retry(ctx, func(ctx context.Context) error {
+	err = c.Retry.Do(ctx, func(ctx context.Context) error {
 		resp, err := c.get(ctx, f.URL, "*/*")
 		if err != nil {
 			return err
@@ -324,7 +373,7 @@ func (c *IndexClient) Download(ctx context.Context, f IndexFile) (sum256, sum512
 		}
 		sum256, sum512 = h256.Sum(nil), h512.Sum(nil)
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -351,7 +400,7 @@ func (c *IndexClient) Provenance(ctx context.Context, f IndexFile) ([]byte, erro
 // fetch GETs a document (bounded in size) with retries and returns it, its
 // media type and the URL it came from after redirects.
 func (c *IndexClient) fetch(ctx context.Context, u, accept string) (body []byte, ctype string, final *url.URL, err error) {
-	err = c.retry(ctx, func(ctx context.Context) error {
+	err = c.Retry.Do(ctx, func(ctx context.Context) error {
 		resp, err := c.get(ctx, u, accept)
 		if err != nil {
 			return err
@@ -367,7 +416,7 @@ func (c *IndexClient) fetch(ctx context.Context, u, accept string) (body []byte,
 		ctype, _, _ = mime.ParseMediaType(resp.Header.Get("Content-Type"))
 		final = resp.Request.URL
 		return nil
-	})
+	}, nil)
 	return body, ctype, final, err
 }
 
@@ -399,33 +448,4 @@ func (c *IndexClient) get(ctx context.Context, u, accept string) (*http.Response
 		return nil, &IndexError{URL: u, Status: resp.StatusCode, Message: text}
 	}
 	return resp, nil
-}
-
-// retry runs op under the retry policy, retrying what Retryable retries
-// and index answers of the 5xx and 429 kind.
-func (c *IndexClient) retry(ctx context.Context, op func(ctx context.Context) error) error {
-	attempts := c.Retry.Attempts
-	if attempts <= 0 {
-		attempts = 4
-	}
-	for n := 1; ; n++ {
-		err := op(ctx)
-		if err == nil {
-			return nil
-		}
-		var ie *IndexError
-		transient := Retryable(err)
-		if errors.As(err, &ie) {
-			transient = ie.Status >= 500 || ie.Status == http.StatusTooManyRequests
-		}
-		if !transient || ctx.Err() != nil {
-			return err
-		}
-		if n == attempts {
-			return fmt.Errorf("giving up after %d attempts: %w", n, err)
-		}
-		if serr := c.Retry.sleep(ctx, c.Retry.Backoff(n)); serr != nil {
-			return fmt.Errorf("%w (retry cancelled: %v)", err, serr)
-		}
-	}
 }

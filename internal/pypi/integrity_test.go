@@ -225,3 +225,61 @@ func TestNewIndexClient(t *testing.T) {
 		}
 	}
 }
+
+// TestFile looks one file up on the project's simple page, as publish does
+// to see whether an upload landed and where the file is served: from PEP
+// 691 JSON and from PEP 503 HTML alike, a file the page does not list and
+// a project the index does not know are not found (no error), and a page
+// that cannot be read is an error after the retries.
+func TestFile(t *testing.T) {
+	const sdist = "attest_publish_sample-0.1.0.tar.gz"
+	for _, asJSON := range []bool{false, true} {
+		t.Run(fmt.Sprintf("json=%v", asJSON), func(t *testing.T) {
+			f, c := newFakeSimple(t, asJSON)
+			ctx := context.Background()
+			for _, tc := range []struct {
+				project, filename string
+				found             bool
+			}{
+				{"Attest_Publish.Sample", sdist, true},
+				{"attest-publish-sample", "attest_publish_sample-0.2.0.tar.gz", true},
+				{"attest-publish-sample", "attest_publish_sample-0.3.0.tar.gz", false},
+				{"attest-publish-sample", "unrelated-0.1.0.tar.gz", true}, // listed on the page, as asked
+				{"no-such-project", "no_such_project-1.0.tar.gz", false},
+			} {
+				file, ok, err := c.File(ctx, tc.project, tc.filename)
+				if err != nil || ok != tc.found {
+					t.Errorf("File(%s, %s) = %v, %v; want found %v", tc.project, tc.filename, ok, err, tc.found)
+					continue
+				}
+				if !ok {
+					if file != (IndexFile{}) {
+						t.Errorf("File(%s, %s) not found, but returned %+v", tc.project, tc.filename, file)
+					}
+					continue
+				}
+				sum := sha256.Sum256(f.files[tc.filename])
+				if file.Filename != tc.filename || file.URL != c.BaseURL+"/packages/"+tc.filename || file.SHA256 != hex.EncodeToString(sum[:]) {
+					t.Errorf("File(%s, %s) = %+v", tc.project, tc.filename, file)
+				}
+			}
+			file, _, _ := c.File(ctx, "attest-publish-sample", sdist)
+			if file.Project != "attest-publish-sample" || file.Version != "0.1.0" || file.Provenance != c.BaseURL+"/integrity/attest-publish-sample/0.1.0/"+sdist+"/provenance" {
+				t.Errorf("File(%s) = %+v, want project, version and provenance as ReleaseFiles sets them", sdist, file)
+			}
+
+			f.flaky.Store(2)
+			if _, ok, err := c.File(ctx, "attest-publish-sample", sdist); err != nil || !ok {
+				t.Errorf("two 503s then the page: %v, %v", ok, err)
+			}
+			f.flaky.Store(10)
+			if _, ok, err := c.File(ctx, "attest-publish-sample", sdist); ok || err == nil || !strings.Contains(err.Error(), "giving up after 4 attempts") || !strings.Contains(err.Error(), "HTTP 503") {
+				t.Errorf("an unreadable page: %v, %v; want giving up after 4 attempts", ok, err)
+			}
+			f.flaky.Store(0)
+			if _, _, err := c.File(ctx, "", sdist); err == nil {
+				t.Error("File accepted an empty project name")
+			}
+		})
+	}
+}

@@ -269,17 +269,6 @@ type Report struct {
 	Warnings []string
 }
 
-// OK reports whether there are no errors.
-func (r Report) OK() bool { return len(r.Errors) == 0 }
-
-// Err returns the errors as one error, or nil.
-func (r Report) Err() error {
-	if len(r.Errors) == 0 {
-		return nil
-	}
-	return dists.Problems(r.Errors)
-}
-
 // knownMetadataVersions are the core metadata versions PyPI accepts.
 var knownMetadataVersions = map[string]bool{
 	"1.0": true, "1.1": true, "1.2": true, "2.0": true, "2.1": true,

@@ -120,7 +120,7 @@ func TestReadMetadata(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r := Check(m, d); !r.OK() || len(r.Warnings) != 0 {
+			if r := Check(m, d); len(r.Errors) != 0 || len(r.Warnings) != 0 {
 				t.Errorf("check: %+v", r)
 			}
 		})
@@ -207,11 +207,11 @@ func TestCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := Check(m, wheel)
-			if tc.errs == "" && !r.OK() || tc.errs != "" && (len(r.Errors) != 1 || !strings.Contains(r.Errors[0], tc.errs)) {
+			if tc.errs == "" && len(r.Errors) != 0 || tc.errs != "" && (len(r.Errors) != 1 || !strings.Contains(r.Errors[0], tc.errs)) {
 				t.Errorf("errors %q, want %q", r.Errors, tc.errs)
 			}
-			if tc.errs != "" && (r.Err() == nil || !strings.HasPrefix(r.Err().Error(), wheel.Filename+": ")) {
-				t.Errorf("Err() = %v", r.Err())
+			if tc.errs != "" && !strings.HasPrefix(r.Errors[0], wheel.Filename+": ") {
+				t.Errorf("error %q does not start with the filename", r.Errors[0])
 			}
 			if tc.warning == "" && len(r.Warnings) != 0 || tc.warning != "" && (len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], tc.warning)) {
 				t.Errorf("warnings %q, want %q", r.Warnings, tc.warning)

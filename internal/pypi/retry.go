@@ -16,10 +16,11 @@ import (
 // client never saw the index's answer.
 var ErrLanded = errors.New("an earlier attempt's upload reached the index")
 
-// RetryPolicy retries transient upload failures (connection resets and
-// refusals, timeouts, truncated responses, HTTP 429 and 5xx) with
-// exponential backoff. Whether the index already has the file after a
-// failed attempt is for the caller to decide, through Do's landed function.
+// RetryPolicy retries transient failures of uploads and index reads
+// (connection resets and refusals, timeouts, truncated responses, HTTP 429
+// and 5xx) with exponential backoff. Whether the index already has the file
+// after a failed upload is for the caller to decide, through Do's landed
+// function.
 type RetryPolicy struct {
 	// Attempts is the total number of attempts (default 4).
 	Attempts int
@@ -63,8 +64,9 @@ func (p RetryPolicy) sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Retryable reports whether err is worth another attempt: a transport
-// failure or an index error of the 5xx kind, never a refusal (4xx), a
-// changed file, an existing file, or a cancelled context.
+// failure or an index answer of the 5xx or 429 kind (an *UploadError or an
+// *IndexError), never a refusal (another 4xx), a changed file, an existing
+// file, or a cancelled context.
 func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
@@ -75,7 +77,11 @@ func Retryable(err error) bool {
 	}
 	var ue *UploadError
 	if errors.As(err, &ue) {
-		return ue.Status >= 500 || ue.Status == http.StatusTooManyRequests
+		return transientStatus(ue.Status)
+	}
+	var ie *IndexError
+	if errors.As(err, &ie) {
+		return transientStatus(ie.Status)
 	}
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) ||
@@ -90,6 +96,12 @@ func Retryable(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// transientStatus reports whether an index's HTTP status is worth another
+// attempt: 5xx, or 429 Too Many Requests.
+func transientStatus(status int) bool {
+	return status >= 500 || status == http.StatusTooManyRequests
 }
 
 // Do runs op until it succeeds, fails for good, or the attempts run out.
@@ -107,7 +119,7 @@ func (p RetryPolicy) Do(ctx context.Context, op func(ctx context.Context) error,
 		if err = op(ctx); err == nil {
 			return nil
 		}
-		if !Retryable(err) {
+		if !Retryable(err) || ctx.Err() != nil {
 			return err
 		}
 		if n == attempts {

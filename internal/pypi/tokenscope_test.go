@@ -74,6 +74,12 @@ func TestTokenSourceSendsOnlyTheIndexAudience(t *testing.T) {
 	given := func(raw string) func(context.Context, string) (*idtoken.Token, error) {
 		return func(context.Context, string) (*idtoken.Token, error) { return idtoken.Parse(raw) }
 	}
+	// found reads the token for the audience asked as the CLI does.
+	found := func(opts idtoken.Options) func(context.Context, string) (*idtoken.Token, error) {
+		return func(ctx context.Context, audience string) (*idtoken.Token, error) {
+			return idtoken.Get(ctx, audience, opts)
+		}
+	}
 	cases := []struct {
 		name          string
 		indexAudience string
@@ -82,12 +88,12 @@ func TestTokenSourceSendsOnlyTheIndexAudience(t *testing.T) {
 	}{
 		{name: "a token for exactly the index's audience is exchanged", indexAudience: "pypi", oidc: given(pypiToken)},
 		{name: "PYPI_ID_TOKEN is read for audience pypi", indexAudience: "pypi",
-			oidc: IDTokenOIDC(idtoken.Options{Getenv: env(map[string]string{"SIGSTORE_ID_TOKEN": sigstoreToken, "PYPI_ID_TOKEN": pypiToken})})},
+			oidc: found(idtoken.Options{Getenv: env(map[string]string{"SIGSTORE_ID_TOKEN": sigstoreToken, "PYPI_ID_TOKEN": pypiToken})})},
 		{name: "SIGSTORE_ID_TOKEN is never sent to the index", indexAudience: "pypi",
-			oidc:    IDTokenOIDC(idtoken.Options{Getenv: env(map[string]string{"SIGSTORE_ID_TOKEN": sigstoreToken})}),
+			oidc:    found(idtoken.Options{Getenv: env(map[string]string{"SIGSTORE_ID_TOKEN": sigstoreToken})}),
 			wantErr: []string{`no identity token for audience "pypi"`, "id_tokens: PYPI_ID_TOKEN: aud: pypi"}},
 		{name: "--identity-token for Sigstore is passed over", indexAudience: "pypi",
-			oidc:    IDTokenOIDC(idtoken.Options{Explicit: sigstoreToken, Getenv: env(nil)}),
+			oidc:    found(idtoken.Options{Explicit: sigstoreToken, Getenv: env(nil)}),
 			wantErr: []string{"--identity-token", `its audience is ["sigstore"], not "pypi"`}},
 		{name: "a Sigstore token handed over is refused", indexAudience: "pypi", oidc: given(sigstoreToken),
 			wantErr: []string{`refusing to send the identity token to 127.0.0.1:`, `asked for audience "pypi"`, `audience is ["sigstore"]`, "id_tokens: PYPI_ID_TOKEN: aud: pypi"}},

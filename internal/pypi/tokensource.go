@@ -128,10 +128,3 @@ func audienceHint(audience string) string {
 	v := idtoken.EnvVarFor(audience)
 	return fmt.Sprintf(`Give a token whose aud is exactly %q: in GitHub Actions attest-publish requests it itself ("permissions: id-token: write"; do not pass the signing token); in GitLab CI declare "id_tokens: %s: aud: %s"`, audience, v, audience)
 }
-
-// IDTokenOIDC adapts idtoken.Get to TokenSource.OIDC.
-func IDTokenOIDC(opts idtoken.Options) func(context.Context, string) (*idtoken.Token, error) {
-	return func(ctx context.Context, audience string) (*idtoken.Token, error) {
-		return idtoken.Get(ctx, audience, opts)
-	}
-}

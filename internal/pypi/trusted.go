@@ -37,7 +37,7 @@ type Client struct {
 	Warn func(msg string)
 }
 
-// DefaultClient is the Client used by the package-level functions.
+// DefaultClient is the Client a TokenSource without one uses.
 var DefaultClient = &Client{}
 
 // metaTimeout bounds the audience and mint requests, like the reference
@@ -130,12 +130,6 @@ var ErrSigstoreAudience = errors.New(`the index asks for an OIDC token with audi
 var ErrTrustedPublishingUnsupported = errors.New("trusted publishing unavailable")
 
 // Audience asks the index which audience its trusted-publishing exchange
-// wants in the OIDC token (GET <scheme://netloc>/_/oidc/audience).
-func Audience(ctx context.Context, indexURL string) (string, error) {
-	return DefaultClient.Audience(ctx, indexURL)
-}
-
-// Audience asks the index which audience its trusted-publishing exchange
 // wants in the OIDC token (GET <scheme://netloc>/_/oidc/audience). An
 // index that asks for SigstoreAudience is refused with ErrSigstoreAudience.
 func (c *Client) Audience(ctx context.Context, indexURL string) (string, error) {
@@ -223,14 +217,6 @@ const TokenLifetime = 15 * time.Minute
 // ErrPullRequestTarget is returned by Mint, before anything is sent, for a
 // token of a workflow triggered by pull_request_target.
 var ErrPullRequestTarget = errors.New(`refusing to publish from a workflow triggered by "pull_request_target": PyPI rejects it ("Publishing from a workflow invoked via 'pull_request_target' is not supported"), because that trigger runs with the base repository's secrets on behalf of a pull request. Publish from a tag push, a published release or workflow_dispatch instead`)
-
-// Mint exchanges an OIDC token for a short-lived API token
-// (POST <scheme://netloc>/_/oidc/mint-token). projects, when given, name
-// the project(s) being published, for the "create a trusted publisher"
-// link in diagnostics. A refusal is a *MintError.
-func Mint(ctx context.Context, indexURL string, oidc *idtoken.Token, projects ...string) (*APIToken, error) {
-	return DefaultClient.Mint(ctx, indexURL, oidc, projects...)
-}
 
 // Mint exchanges an OIDC token for a short-lived API token
 // (POST <scheme://netloc>/_/oidc/mint-token). projects, when given, name
@@ -343,16 +329,6 @@ type MintError struct {
 	// Projects name what is being published, for the publisher link.
 	Projects []string
 	now      time.Time
-}
-
-// HasCode reports whether the index gave code among its reasons.
-func (e *MintError) HasCode(code string) bool {
-	for _, d := range e.Errors {
-		if d.Code == code {
-			return true
-		}
-	}
-	return false
 }
 
 var codeHints = map[string]string{

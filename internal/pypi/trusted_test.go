@@ -238,8 +238,8 @@ func TestMintErrorDiagnosis(t *testing.T) {
 			if !errors.As(err, &me) {
 				t.Fatalf("err = %v, want *MintError", err)
 			}
-			if !me.HasCode(tc.code) || me.Status != 422 {
-				t.Errorf("HasCode(%q) false or status %d", tc.code, me.Status)
+			if len(me.Errors) != 1 || me.Errors[0].Code != tc.code || me.Status != 422 {
+				t.Errorf("errors %+v, status %d; want the code %q and 422", me.Errors, me.Status, tc.code)
 			}
 			msg := err.Error()
 			if !strings.HasPrefix(msg, "minting an API token at test.pypi.org failed (HTTP 422: Token request failed); the server refused the request for the following reasons:\n") {

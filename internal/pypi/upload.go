@@ -199,9 +199,11 @@ func (e *UploadError) Error() string {
 // Is makes errors.Is(err, ErrExists) true for an existing file.
 func (e *UploadError) Is(target error) bool { return target == ErrExists && e.Exists }
 
-// DigestMismatchError aborts an upload whose file no longer has the digest
-// it was signed with: the request is cut off before its last bytes, so the
-// index never receives a complete file.
+// DigestMismatchError aborts an upload whose file no longer has the size or
+// digests it was hashed (and signed, and verified) with: a size that
+// differs is refused before anything is sent, and a content that differs
+// cuts the request off before its last bytes, so the index never receives
+// a complete file.
 type DigestMismatchError struct {
 	// Path is the dist's path.
 	Path string
@@ -212,18 +214,13 @@ type DigestMismatchError struct {
 	WantSize, GotSize int64
 }
 
-// Error names the file and both digests.
+// Error names the file, both digests or sizes, and says it was not
+// uploaded.
 func (e *DigestMismatchError) Error() string {
 	if e.WantSize != e.GotSize {
-		return fmt.Sprintf("%s changed after it was hashed and signed (size %d, now %d bytes): upload aborted, nothing was published", e.Path, e.WantSize, e.GotSize)
+		return fmt.Sprintf("%s changed after it was hashed (%d bytes, now %d): it was not uploaded (the index never received the whole file)", e.Path, e.WantSize, e.GotSize)
 	}
-	return fmt.Sprintf("%s changed after it was hashed and signed (sha256 %s, now %s): upload aborted, nothing was published", e.Path, e.Want, e.Got)
-}
-
-// Upload sends one distribution to a legacy upload API (such as
-// https://upload.pypi.org/legacy/) with DefaultClient; see Client.Upload.
-func Upload(ctx context.Context, repositoryURL string, d *dists.Dist, m *Metadata, attestations [][]byte, auth Credentials) error {
-	return DefaultClient.Upload(ctx, repositoryURL, d, m, attestations, auth)
+	return fmt.Sprintf("%s changed after it was hashed (sha256 %s, now %s): it was not uploaded (the upload was cut off before its last bytes, so the index never received the whole file)", e.Path, e.Want, e.Got)
 }
 
 // errRequestDone stops the body writer once the request is over.

@@ -117,7 +117,7 @@ func TestUploadFieldSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth := BasicAuth{Username: "__token__", Password: "pypi-XYZ"}
-	if err := Upload(context.Background(), srv.URL+"/legacy/", d, m, atts, auth); err != nil {
+	if err := DefaultClient.Upload(context.Background(), srv.URL+"/legacy/", d, m, atts, auth); err != nil {
 		t.Fatal(err)
 	}
 
@@ -168,7 +168,7 @@ func TestUploadFieldSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Upload(context.Background(), srv.URL+"/legacy/", sd, sm, nil, auth); err != nil {
+	if err := DefaultClient.Upload(context.Background(), srv.URL+"/legacy/", sd, sm, nil, auth); err != nil {
 		t.Fatal(err)
 	}
 	fields := map[string]string{}
@@ -216,7 +216,7 @@ func TestUploadStreams(t *testing.T) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	if err := Upload(context.Background(), srv.URL, d, m, nil, BasicAuth{"__token__", "x"}); err != nil {
+	if err := DefaultClient.Upload(context.Background(), srv.URL, d, m, nil, BasicAuth{"__token__", "x"}); err != nil {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&after)
@@ -244,9 +244,9 @@ func TestUploadDigestMismatch(t *testing.T) {
 	// Same size, one byte flipped near the start.
 	content[10] ^= 1
 	os.WriteFile(path, content, 0o644)
-	err := Upload(context.Background(), srv.URL, d, m, nil, nil)
+	err := DefaultClient.Upload(context.Background(), srv.URL, d, m, nil, nil)
 	var mm *DigestMismatchError
-	if !errors.As(err, &mm) || mm.Want != d.SHA256Hex() || mm.Got == "" || !strings.Contains(err.Error(), "nothing was published") {
+	if !errors.As(err, &mm) || mm.Want != d.SHA256Hex() || mm.Got == "" || !strings.Contains(err.Error(), "it was not uploaded") {
 		t.Fatalf("err = %v", err)
 	}
 	if Retryable(err) {
@@ -266,7 +266,7 @@ func TestUploadDigestMismatch(t *testing.T) {
 	// A size change is caught before anything is sent.
 	before := len(got())
 	os.WriteFile(path, append(content, 'x'), 0o644)
-	err = Upload(context.Background(), srv.URL, d, m, nil, nil)
+	err = DefaultClient.Upload(context.Background(), srv.URL, d, m, nil, nil)
 	if !errors.As(err, &mm) || mm.GotSize != d.Size+1 {
 		t.Fatalf("err = %v", err)
 	}
@@ -320,7 +320,7 @@ func TestUploadResponses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, _ := fakeIndex(t, tc.respond)
-			err := Upload(context.Background(), srv.URL+"/legacy/", d, m, nil, BasicAuth{"__token__", "t"})
+			err := DefaultClient.Upload(context.Background(), srv.URL+"/legacy/", d, m, nil, BasicAuth{"__token__", "t"})
 			if tc.errHas == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -357,7 +357,7 @@ func TestUploadConnectionReset(t *testing.T) {
 		conn.Close()
 	}))
 	defer srv.Close()
-	err := Upload(context.Background(), srv.URL, d, m, nil, nil)
+	err := DefaultClient.Upload(context.Background(), srv.URL, d, m, nil, nil)
 	if err == nil || !Retryable(err) {
 		t.Fatalf("err = %v, Retryable = %v", err, Retryable(err))
 	}
@@ -418,5 +418,8 @@ func TestRetryPolicy(t *testing.T) {
 	}
 	if Retryable(context.Canceled) || Retryable(&UploadError{Status: 403}) || !Retryable(&UploadError{Status: 429}) || !Retryable(io.ErrUnexpectedEOF) {
 		t.Errorf("Retryable classification")
+	}
+	if Retryable(&IndexError{Status: 404}) || !Retryable(fmt.Errorf("listing x: %w", &IndexError{Status: 503})) || !Retryable(&IndexError{Status: 429}) {
+		t.Errorf("Retryable classification of index answers")
 	}
 }
