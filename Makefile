@@ -21,7 +21,7 @@ LDFLAGS := -s -w -buildid= -X main.version=$(VERSION)
 export GOTOOLCHAIN := auto
 export CACHE STATICCHECK_VERSION ACTIONLINT_VERSION
 
-.PHONY: all build test unit lint e2e deps venv zizmor-venv stack stack-down demo bench clean dist dist-check actionlint act-tools conformance conformance-suite conformance-venv fuzz
+.PHONY: all help build test unit lint e2e deps venv zizmor-venv stack stack-down demo bench clean dist dist-check actionlint act-tools conformance conformance-suite conformance-venv fuzz
 
 all: build
 
@@ -32,6 +32,16 @@ build:
 ## test: everything: lint, unit tests, then the end-to-end tests against the local stack
 test:
 	./scripts/test.sh
+
+## e2e: the end-to-end tests and the action under act, against the local stack (started when it is not up)
+e2e: deps act-tools
+	source scripts/stackenv.sh && \
+	$(GO) test -count=1 -tags stack ./test/localstack/ && \
+	ATTEST_STACK_DIR=$$STACK_DIR ATTEST_VENV=$(VENV) $(GO) test -count=1 -timeout 30m -tags e2e ./test/e2e/ ./test/acttest/
+
+## help: this list
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
 ## unit: Go unit tests only (in-process fakes, no stack)
 unit: zizmor-venv

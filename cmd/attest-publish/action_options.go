@@ -54,7 +54,6 @@ func actionOptions(in *actionInputs, a *actionio.Action, stdout io.Writer, geten
 			}
 		},
 		ServerURL: serverURL,
-		Preflight: release.PreflightOptions{Attestations: in.mode == "release" && in.attestations},
 	}
 	if in.attestToGitHub {
 		o.GitHub = &release.GitHubOptions{Repository: getenv("GITHUB_REPOSITORY"), ServerURL: serverURL, Token: in.githubToken, Getenv: getenv}

@@ -12,7 +12,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/attest-publish/attest-publish/internal/actionio"
-	"github.com/attest-publish/attest-publish/internal/release"
 )
 
 func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -122,20 +121,6 @@ func TestSigstoreInstance(t *testing.T) {
 		a := actionio.New(actionio.Options{Getenv: mapEnv(env), Out: &bytes.Buffer{}})
 		if got := sigstoreInstance(a, tc.instance, &bytes.Buffer{}); got != tc.want {
 			t.Errorf("%s/%s: %q, want %q", tc.instance, tc.event, got, tc.want)
-		}
-	}
-}
-
-func TestWorkflowPath(t *testing.T) {
-	for _, tc := range []struct{ ref, repo, want string }{
-		{"octo/repo/.github/workflows/release.yml@refs/heads/main", "octo/repo", ".github/workflows/release.yml"},
-		{"octo/repo/.github/workflows/release.yml@refs/tags/v1@x", "", ".github/workflows/release.yml"},
-		{"octo/repo/../../etc/passwd@x", "octo/repo", ""},
-		{"", "octo/repo", ""},
-	} {
-		got, err := release.WorkflowPath(tc.ref, tc.repo)
-		if got != tc.want || (err != nil) != (tc.want == "") {
-			t.Errorf("WorkflowPath(%q, %q) = %q, %v", tc.ref, tc.repo, got, err)
 		}
 	}
 }

@@ -231,12 +231,3 @@ func CommandWriter(w io.Writer) io.Writer {
 	}
 	return w
 }
-
-// FlushText flushes w when it is a *TextWriter (a held-back partial line);
-// anything else needs nothing.
-func FlushText(w io.Writer) error {
-	if tw, ok := w.(*TextWriter); ok {
-		return tw.Flush()
-	}
-	return nil
-}

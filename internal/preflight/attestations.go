@@ -25,8 +25,8 @@ const MaxAttestationsPerFile = 2
 // preferredSuffix is the name this tool gives each type's attestation,
 // kept when there are several.
 var preferredSuffix = map[string]string{
-	provenance.PublishPredicateType: ".publish.attestation",
-	provenance.SLSAPredicateType:    ".slsa.attestation",
+	provenance.PublishPredicateType: dists.PublishAttestationSuffix,
+	provenance.SLSAPredicateType:    dists.SLSAAttestationSuffix,
 }
 
 // checkAttestations refuses, for PyPI, more than one attestation of a

@@ -13,7 +13,7 @@ import (
 // stop the run before signing when o.Strict. A workflow that cannot be
 // read is a warning: the audit is advice, the verification is the gate.
 func (p *pipeline) audit(o AuditOptions) error {
-	rel, err := WorkflowPath(o.WorkflowRef, o.Repository)
+	rel, err := workflowPath(o.WorkflowRef, o.Repository)
 	if err != nil {
 		p.warn(Warning{Stage: StageAudit, Title: "attest-publish audit", Message: "the calling workflow was not audited: " + err.Error()})
 		return nil
@@ -32,9 +32,9 @@ func (p *pipeline) audit(o AuditOptions) error {
 	return nil
 }
 
-// WorkflowPath turns GITHUB_WORKFLOW_REF (owner/repo/.github/workflows/
+// workflowPath turns GITHUB_WORKFLOW_REF (owner/repo/.github/workflows/
 // x.yml@ref) into the workflow's path in the repository.
-func WorkflowPath(ref, repository string) (string, error) {
+func workflowPath(ref, repository string) (string, error) {
 	if ref == "" {
 		return "", errors.New("GITHUB_WORKFLOW_REF is not set")
 	}

@@ -10,7 +10,8 @@ import (
 // Stage names one stage of the pipeline.
 type Stage string
 
-// The pipeline's stages, in the order they run.
+// The pipeline's stages, in the order they run (the read-back is part of
+// the publish stage: it names the warnings it gives).
 const (
 	StageAudit    Stage = "audit"
 	StageSign     Stage = "sign"

@@ -30,7 +30,7 @@ func (j *JSONHandler) StageEnded(Stage, error) {}
 func (j *JSONHandler) Progress(msg string) { fmt.Fprintln(j.Log, msg) }
 
 // Warning writes "warning: …" on Log.
-func (j *JSONHandler) Warning(w Warning) { (&TextHandler{Log: j.Log}).Warning(w) }
+func (j *JSONHandler) Warning(w Warning) { (&TextHandler{Out: j.Log}).Warning(w) }
 
 // Audited implements Handler: the findings are in the document.
 func (j *JSONHandler) Audited(*audit.Report, string, bool) {}

@@ -93,16 +93,15 @@ type SignOptions struct {
 	Preflight PreflightOptions
 }
 
-// PreflightOptions configure the checks before signing.
+// PreflightOptions configure the checks before signing. In release mode
+// the rest comes from the publish options: whether attestations will be
+// uploaded, and whether the index is a warehouse (PyPI, TestPyPI, or any
+// index used with trusted publishing) whose rules apply.
 type PreflightOptions struct {
-	// Attestations says PEP 740 attestations will be uploaded (release,
-	// or sign when they are for PyPI).
-	Attestations bool
-	// PyPI says the target index is PyPI or TestPyPI.
-	PyPI bool
 	// ReleaseFirstUpload returns when the release's first file was
 	// uploaded to the index (ok false: the release is new or the index
-	// cannot say); nil skips the check.
+	// cannot say); nil reads it from the index's JSON simple page
+	// (firstUploadFromIndex) in release mode.
 	ReleaseFirstUpload func(ctx context.Context, project, version string) (t time.Time, ok bool, err error)
 	// Now is the clock (default time.Now).
 	Now func() time.Time

@@ -64,33 +64,23 @@ func (p *pipeline) run(ctx context.Context) error {
 		if err := p.stage(StageGitHub, func() error { return p.attestToGitHub(ctx) }); err != nil {
 			return err
 		}
-		if err := p.stage(StagePublish, func() error { return p.publish(ctx) }); err != nil {
-			return err
-		}
-		return p.stage(StageReadBack, func() error { return p.readBack(ctx) })
+		return p.stage(StagePublish, func() error { return p.publishAndReadBack(ctx) })
 	case ModeSign:
 		if err := p.stage(StageSign, func() error { return p.sign(ctx) }); err != nil {
 			return fmt.Errorf("signing failed: %w", err)
 		}
 		return p.stage(StageGitHub, func() error { return p.attestToGitHub(ctx) })
 	case ModePublish:
-		if err := p.stage(StagePublish, func() error { return p.publish(ctx) }); err != nil {
-			return err
-		}
-		return p.stage(StageReadBack, func() error { return p.readBack(ctx) })
+		return p.stage(StagePublish, func() error { return p.publishAndReadBack(ctx) })
 	case ModeVerify:
 		return p.stage(StageVerify, func() error { return p.verify(ctx) })
 	}
 	return fmt.Errorf("unknown mode %q", p.o.Mode)
 }
 
-// stage runs fn between the handler's StageStarted and StageEnded; a stage
-// with nothing to do (attest to GitHub not asked for, nothing published
-// to read back) is not reported.
+// stage runs fn between the handler's StageStarted and StageEnded.
 func (p *pipeline) stage(s Stage, fn func() error) error {
-	if s == StageGitHub && p.o.GitHub == nil || s == StageReadBack && (p.res.Published == nil || p.o.ReadBack.Skip) {
-		return nil
-	}
+
 	p.h.StageStarted(s)
 	err := fn()
 	p.h.StageEnded(s, err)

@@ -26,7 +26,9 @@ type recorder struct {
 	err   error
 }
 
-func (r *recorder) add(format string, args ...any) { r.calls = append(r.calls, fmt.Sprintf(format, args...)) }
+func (r *recorder) add(format string, args ...any) {
+	r.calls = append(r.calls, fmt.Sprintf(format, args...))
+}
 
 func (r *recorder) StageStarted(s Stage)          { r.add("start %s", s) }
 func (r *recorder) StageEnded(s Stage, err error) { r.add("end %s %v", s, err != nil) }
@@ -79,6 +81,8 @@ type stack struct {
 	fake *sigstoretest.Instance
 	ix   *pypitest.Index
 	dir  string
+	// claims override the tokens' claims.
+	claims map[string]any
 }
 
 func newStack(t *testing.T) *stack {
@@ -89,7 +93,13 @@ func newStack(t *testing.T) *stack {
 // options are a run of mode against the fakes, signing one signature at a
 // time (log indexes in a fixed order) and reading back without waiting.
 func (s *stack) options(mode Mode) Options {
-	token := func(aud string) (*idtoken.Token, error) { return idtoken.Parse(s.fake.Token(map[string]any{"aud": aud})) }
+	token := func(aud string) (*idtoken.Token, error) {
+		claims := map[string]any{"aud": aud}
+		for k, v := range s.claims {
+			claims[k] = v
+		}
+		return idtoken.Parse(s.fake.Token(claims))
+	}
 	return Options{
 		Mode:        mode,
 		PackagesDir: s.dir,
@@ -120,8 +130,8 @@ func TestReleaseStagesInOrder(t *testing.T) {
 	want := []string{
 		"start sign", "signed 2", "end sign false",
 		"start verify", "verified 2/2", "end verify false",
-		"start publish", "published 2/2", "end publish false",
-		"start read back", "read back 2/2", "end read back false",
+		"start attest to GitHub", "end attest to GitHub false",
+		"start publish", "published 2/2", "read back 2/2", "end publish false",
 		"done false",
 	}
 	if got := strings.Join(rec.calls, "\n"); got != strings.Join(want, "\n") {
@@ -197,7 +207,9 @@ func TestReadBack(t *testing.T) {
 		{
 			name: "missing",
 			provenance: func(map[string]int) func(string, []json.RawMessage) ([]json.RawMessage, bool) {
-				return func(name string, up []json.RawMessage) ([]json.RawMessage, bool) { return up, name != pypitest.WheelName }
+				return func(name string, up []json.RawMessage) ([]json.RawMessage, bool) {
+					return up, name != pypitest.WheelName
+				}
 			},
 			wantErr:   pypitest.WheelName + ": no provenance for " + pypitest.WheelName,
 			wantCalls: "read back 1/2",
@@ -265,5 +277,62 @@ func TestWarningsOneChannel(t *testing.T) {
 	}
 	if len(rec.res.Warnings) == 0 || !strings.Contains(strings.Join(rec.calls, "\n"), "warning publish: attestations are not sent") {
 		t.Errorf("publish's warning did not reach the handler: %q", rec.calls)
+	}
+}
+
+// TestPreflightBeforeFulcio: what PyPI would refuse after everything is
+// signed is refused before the Fulcio request, with the fix; a release
+// older than PyPI's window is a warning.
+func TestPreflightBeforeFulcio(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		claims  map[string]any
+		first   time.Duration // how long ago the release's first file was uploaded (0: new)
+		wantErr []string
+		warning string
+	}{
+		{name: "reusable workflow", claims: map[string]any{
+			"job_workflow_ref": "octo-org/octo-repo/.github/workflows/publish.yml@refs/heads/main",
+			"workflow_ref":     "octo-org/octo-repo/.github/workflows/release.yml@refs/heads/main",
+		}, wantErr: []string{"[reusable-workflow]", `"publish.yml"`, `"release.yml"`, "Build Config URI"}},
+		{name: "pull_request_target", claims: map[string]any{"event_name": "pull_request_target"},
+			wantErr: []string{"[pull-request-target]", "pull_request_target"}},
+		{name: "closed release", first: 20 * 24 * time.Hour, warning: "older than 14 days"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t)
+			s.claims = tc.claims
+			o := s.options(ModeRelease)
+			now := time.Now()
+			o.Sign.Preflight.Now = func() time.Time { return now }
+			o.Sign.Preflight.ReleaseFirstUpload = func(context.Context, string, string) (time.Time, bool, error) {
+				return now.Add(-tc.first), tc.first > 0, nil
+			}
+			rec := &recorder{}
+			_, err := Run(context.Background(), o, rec)
+			if tc.wantErr == nil {
+				if err != nil {
+					t.Fatalf("run: %v", err)
+				}
+				if !strings.Contains(strings.Join(rec.calls, "\n"), tc.warning) {
+					t.Errorf("no warning %q:\n%s", tc.warning, strings.Join(rec.calls, "\n"))
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("not refused")
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q: %v", w, err)
+				}
+			}
+			if !strings.Contains(err.Error(), "Fix:") && !strings.Contains(err.Error(), "fix") {
+				t.Errorf("error does not say what to change: %v", err)
+			}
+			if s.fake.FulcioRequests() != 0 || s.ix.UploadRequests() != 0 {
+				t.Errorf("Fulcio requests %d, uploads %d: the refusal came too late", s.fake.FulcioRequests(), s.ix.UploadRequests())
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/attest-publish/attest-publish/internal/netguard"
 	"github.com/attest-publish/attest-publish/internal/preflight"
 	"github.com/attest-publish/attest-publish/internal/provenance"
+	"github.com/attest-publish/attest-publish/internal/publish"
 	"github.com/attest-publish/attest-publish/internal/pypi"
 )
 
@@ -23,17 +24,21 @@ const maxSimplePage = 16 << 20
 // the run before the Fulcio request, warnings go to the warnings channel.
 func (p *pipeline) preflight(ctx context.Context, tok *idtoken.Token, found []*dists.Dist) error {
 	po := p.o.Sign.Preflight
-	o := preflight.Options{
-		Claims:       tok.Claims,
-		Dists:        found,
-		Attestations: po.Attestations,
-		PyPI:         po.PyPI,
-		IndexURL:     p.o.Publish.RepositoryURL,
-	}
+	o := preflight.Options{Claims: tok.Claims, Dists: found}
 	if po.Now != nil {
 		o.Now = po.Now()
 	}
-	if po.Attestations {
+	if p.o.Mode == ModeRelease {
+		pub := p.o.Publish
+		trusted := pub.Password == "" && (pub.User == "" || pub.User == "__token__")
+		o.Attestations = pub.Attestations == publish.AttestationsOn || pub.Attestations == publish.AttestationsDefault && trusted
+		o.PyPI = trusted || pypiHost(pub.RepositoryURL)
+		o.IndexURL = pub.RepositoryURL
+		if po.ReleaseFirstUpload == nil {
+			po.ReleaseFirstUpload = firstUploadFromIndex(pub.RepositoryURL)
+		}
+	}
+	if o.Attestations {
 		// The attestations this run will make, and any already next to a
 		// dist that uv or twine would upload with it.
 		sidecars, err := preflight.ReadSidecars(found)
@@ -42,12 +47,12 @@ func (p *pipeline) preflight(ctx context.Context, tok *idtoken.Token, found []*d
 		}
 		for _, d := range found {
 			sidecars[d.Filename] = append(sidecars[d.Filename],
-				preflight.Sidecar{Name: d.Filename + ".publish.attestation", PredicateType: provenance.PublishPredicateType},
-				preflight.Sidecar{Name: d.Filename + ".slsa.attestation", PredicateType: provenance.SLSAPredicateType})
+				preflight.Sidecar{Name: d.Filename + dists.PublishAttestationSuffix, PredicateType: provenance.PublishPredicateType},
+				preflight.Sidecar{Name: d.Filename + dists.SLSAAttestationSuffix, PredicateType: provenance.SLSAPredicateType})
 		}
 		o.Sidecars = sidecars
 	}
-	if po.ReleaseFirstUpload != nil && len(found) > 0 {
+	if o.PyPI && po.ReleaseFirstUpload != nil && len(found) > 0 {
 		first, ok, err := po.ReleaseFirstUpload(ctx, found[0].Parsed.Name, found[0].Parsed.Version)
 		switch {
 		case err != nil:
@@ -63,13 +68,13 @@ func (p *pipeline) preflight(ctx context.Context, tok *idtoken.Token, found []*d
 	return rep.Err()
 }
 
-// FirstUploadFromIndex returns a PreflightOptions.ReleaseFirstUpload that
+// firstUploadFromIndex returns a PreflightOptions.ReleaseFirstUpload that
 // reads the release's first upload time from the index's PEP 691 JSON
 // simple page (PEP 700 upload-time). An index that serves no JSON page, or
 // no upload times, makes ok false.
-func FirstUploadFromIndex(repositoryURL string) func(ctx context.Context, project, version string) (time.Time, bool, error) {
+func firstUploadFromIndex(repositoryURL string) func(ctx context.Context, project, version string) (time.Time, bool, error) {
 	return func(ctx context.Context, project, version string) (time.Time, bool, error) {
-		base, err := IndexRoot(repositoryURL)
+		base, err := indexRoot(repositoryURL)
 		if err != nil {
 			return time.Time{}, false, nil
 		}

@@ -29,3 +29,12 @@ func (p *pipeline) publish(ctx context.Context) error {
 	}
 	return err
 }
+
+// publishAndReadBack is the publish stage: the upload, then the read-back
+// of what the index serves (part of publishing, in the same log group).
+func (p *pipeline) publishAndReadBack(ctx context.Context) error {
+	if err := p.publish(ctx); err != nil {
+		return err
+	}
+	return p.readBack(ctx)
+}

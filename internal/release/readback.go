@@ -81,7 +81,7 @@ func (p *pipeline) readBack(ctx context.Context) error {
 	base := o.IndexURL
 	if base == "" {
 		var err error
-		if base, err = IndexRoot(rep.RepositoryURL); err != nil {
+		if base, err = indexRoot(rep.RepositoryURL); err != nil {
 			rb.Skipped = err.Error()
 			p.warn(Warning{Stage: StageReadBack, Message: "the provenance was not read back: " + err.Error()})
 			return nil
@@ -236,10 +236,10 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// IndexRoot is the root of an index's simple and Integrity APIs for its
+// indexRoot is the root of an index's simple and Integrity APIs for its
 // upload URL: https://pypi.org for https://upload.pypi.org/legacy/ (and
 // TestPyPI's likewise), otherwise the URL without its /legacy/ path.
-func IndexRoot(repositoryURL string) (string, error) {
+func indexRoot(repositoryURL string) (string, error) {
 	simple, err := publish.SimpleURL(repositoryURL)
 	if err != nil {
 		return "", err

@@ -160,25 +160,25 @@ func consumerCommands(res *Result, s *actionio.Summary, o SummaryOptions) []acti
 	var cmds []actionio.Command
 	root := ""
 	if o.TrustedRoot != "" {
-		root = " --trusted-root " + ShellQuote(o.TrustedRoot)
+		root = " --trusted-root " + shellQuote(o.TrustedRoot)
 	}
 	cmds = append(cmds, actionio.Command{
 		Caption: "Every dist with its .sigstore.json, .publish.attestation and .slsa.attestation next to it, in " + res.PackagesDir + "/:",
 		Shell: fmt.Sprintf("attest-publish verify%s \\\n  --certificate-identity %s \\\n  --certificate-oidc-issuer %s \\\n  %s",
-			root, ShellQuote(s.Signer), ShellQuote(s.Issuer), ShellQuote(res.PackagesDir)),
+			root, shellQuote(s.Signer), shellQuote(s.Issuer), shellQuote(res.PackagesDir)),
 	})
 	if o.Repository == "" || len(signed.Dists) == 0 || signed.Provenance == "" {
 		return cmds
 	}
 	d := signed.Dists[0]
-	gh := fmt.Sprintf("gh attestation verify %s --repo %s", ShellQuote(filepath.Join(res.PackagesDir, d.Dist.Filename)), ShellQuote(o.Repository))
+	gh := fmt.Sprintf("gh attestation verify %s --repo %s", shellQuote(filepath.Join(res.PackagesDir, d.Dist.Filename)), shellQuote(o.Repository))
 	caption := "The release provenance with the GitHub CLI (stored on GitHub):"
 	if res.GitHub == nil {
-		gh += " \\\n  --bundle " + ShellQuote(signed.Provenance)
+		gh += " \\\n  --bundle " + shellQuote(signed.Provenance)
 		caption = "The release provenance with the GitHub CLI:"
 	}
 	if o.TrustedRoot != "" {
-		gh += " \\\n  --custom-trusted-root " + ShellQuote(o.TrustedRoot)
+		gh += " \\\n  --custom-trusted-root " + shellQuote(o.TrustedRoot)
 	}
 	return append(cmds, actionio.Command{Caption: caption, Shell: gh})
 }

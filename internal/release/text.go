@@ -15,11 +15,11 @@ import (
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
 
-// TextHandler writes a run for a terminal: results on Out, progress and
-// warnings on Log. It is the CLI's default output, and the log text of
+// TextHandler writes a run for a terminal: the report on Out, warnings
+// included where they happen, and progress lines on Log. It is the CLI's default output, and the log text of
 // the GitHub Actions handler.
 type TextHandler struct {
-	// Out receives the results; Log progress lines and warnings.
+	// Out receives the report and the warnings; Log progress lines.
 	Out, Log io.Writer
 	// Groups, when set, receives a GitHub Actions log group around each
 	// stage (the CLI run in a workflow step: actionio.CommandWriter).
@@ -43,7 +43,7 @@ func (t *TextHandler) StageEnded(Stage, error) {
 // Progress writes msg on Log.
 func (t *TextHandler) Progress(msg string) { fmt.Fprintln(t.Log, msg) }
 
-// Warning writes "warning: …" on Log.
+// Warning writes "warning: …" on Out.
 func (t *TextHandler) Warning(w Warning) {
 	where := ""
 	if w.File != "" {
@@ -53,7 +53,7 @@ func (t *TextHandler) Warning(w Warning) {
 		}
 		where += ": "
 	}
-	fmt.Fprintf(t.Log, "warning: %s%s\n", where, w.Message)
+	fmt.Fprintf(t.Out, "warning: %s%s\n", where, w.Message)
 }
 
 // Audited writes each finding and their count.
@@ -98,11 +98,12 @@ func (t *TextHandler) Signed(res *attest.Result) {
 	}
 	d := res.Dists[0]
 	fmt.Fprintf(w, "\nA consumer can check a file with:\n  cosign verify-blob %s --bundle %s --certificate-identity %s --certificate-oidc-issuer %s\n",
-		ShellQuote(filepath.Base(d.Dist.Path)), ShellQuote(filepath.Base(d.Bundle)), ShellQuote(res.Identity.SAN), ShellQuote(res.Identity.Issuer))
+		shellQuote(filepath.Base(d.Dist.Path)), shellQuote(filepath.Base(d.Bundle)), shellQuote(res.Identity.SAN), shellQuote(res.Identity.Issuer))
 }
 
-// Verified writes one verdict line per artifact, its warnings, and each
-// object of its material that did not verify.
+// Verified writes one verdict line per artifact and each object of its
+// material that did not verify (the verdicts' warnings come through
+// Warning).
 func (t *TextHandler) Verified(results []verification.Result) {
 	w := t.Out
 	for _, r := range results {
@@ -110,9 +111,6 @@ func (t *TextHandler) Verified(results []verification.Result) {
 			fmt.Fprintf(w, "OK   %s: signed by %s (issuer %s); checks: %s\n", r.Artifact, r.Signer, orDash(r.Issuer), strings.Join(r.Checks, ", "))
 		} else {
 			fmt.Fprintf(w, "FAIL %s: %s check failed: %s\n", r.Artifact, r.FailedCheck, oneLine(r.Error))
-		}
-		for _, warning := range r.Warnings {
-			fmt.Fprintf(w, "     warning: %s\n", oneLine(warning))
 		}
 		// Each object of a JSONL file (or provenance object) that did not
 		// verify, also when another one satisfied the policy.
@@ -159,8 +157,8 @@ func (t *TextHandler) ReadBack(rb *ReadBackReport) {
 // Done implements Handler; the caller prints the error.
 func (t *TextHandler) Done(*Result, error) error { return nil }
 
-// ShellQuote quotes s for a POSIX shell, leaving plain words as they are.
-func ShellQuote(s string) string {
+// shellQuote quotes s for a POSIX shell, leaving plain words as they are.
+func shellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r == '@' || r == '=' || r == '+' ||
 			r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')

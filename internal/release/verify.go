@@ -21,8 +21,7 @@ func (p *pipeline) verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.res.Verdicts = results
-	p.h.Verified(results)
+	p.verdicts(results)
 	if verdictsFailed(results) {
 		return ErrNotVerified
 	}
@@ -47,12 +46,23 @@ func (p *pipeline) verifySigned(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("nothing published: %w", err)
 	}
-	p.res.Verdicts = results
-	p.h.Verified(results)
+	p.verdicts(results)
 	if verdictsFailed(results) {
 		return fmt.Errorf("nothing published: %w", ErrNotVerified)
 	}
 	return nil
+}
+
+// verdicts reports the verdicts, and their warnings (a timestamp that did
+// not verify, …) to the warnings channel, each naming its artifact.
+func (p *pipeline) verdicts(results []verification.Result) {
+	p.res.Verdicts = results
+	p.h.Verified(results)
+	for _, r := range results {
+		for _, w := range r.Warnings {
+			p.warn(Warning{Stage: StageVerify, File: r.Artifact, Message: w})
+		}
+	}
 }
 
 // Verify verifies every target of o, one verdict per artifact (a file, a
@@ -154,7 +164,7 @@ func targetJobs(o VerifyOptions, one func(c *verification.Checker, a verificatio
 			continue
 		}
 		jobs = append(jobs, func(c *verification.Checker) verification.Result {
-			a, err := ArtifactArg(arg, o.DistributionName)
+			a, err := artifactArg(arg, o.DistributionName)
 			if err != nil {
 				return failed(arg, verification.CheckMaterial, err)
 			}
@@ -227,9 +237,9 @@ func verifyIndexFile(ctx context.Context, c *verification.Checker, client *pypi.
 	return c.Verify(a, []*verification.MaterialSet{set})
 }
 
-// ArtifactArg reads a FILE_OR_DIGEST argument: a digest only when it looks
+// artifactArg reads a FILE_OR_DIGEST argument: a digest only when it looks
 // like one and no such file exists.
-func ArtifactArg(arg, distName string) (verification.Artifact, error) {
+func artifactArg(arg, distName string) (verification.Artifact, error) {
 	if verification.IsDigestArg(arg) {
 		if _, err := os.Stat(arg); err != nil {
 			return verification.ArtifactFromDigest(arg, distName)

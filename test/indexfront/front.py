@@ -27,7 +27,9 @@ Endpoints (warehouse's behaviour, see /work/shared/docs/anchors.md §2.4-2.6):
 * ``GET  /simple/...``, ``/packages/...``  proxied to pypiserver.
 
 Test-only extras (not PyPI): ``GET /_/front/uploads`` lists accepted uploads (JSON);
-``POST /_/front/heal`` switches off the ``--fail-after`` breakage.
+``POST /_/front/heal`` switches off the ``--fail-after`` breakage;
+``POST /_/front/wrong-provenance`` with a JSON list of filenames makes the
+Integrity API serve, for each, another file's provenance of the same release.
 
 ``--fail-after N``: after N successful uploads every further ``POST /legacy/`` is
 answered by resetting the connection (no HTTP response), until ``/_/front/heal``.
@@ -105,6 +107,8 @@ class State:
         self.used_jti: dict[str, float] = {}  # jti -> exp
         self.tokens: dict[str, dict[str, Any]] = {}  # token -> {publisher, claims, expires}
         self.provenance: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # Test-only: files whose Integrity API provenance is another file's.
+        self.wrong_provenance: set[str] = set()
         self.uploads: list[dict[str, Any]] = []
         self._jwks: jwt.PyJWKClient | None = None
 
@@ -388,6 +392,16 @@ class Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.fail_after = None
             return self.send_json(200, {"healed": True})
+        if path == "/_/front/wrong-provenance":
+            try:
+                names = json.loads(body or b"[]")
+            except ValueError:
+                return self.send_text(400, "want a JSON list of filenames")
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                return self.send_text(400, "want a JSON list of filenames")
+            with self.state.lock:
+                self.state.wrong_provenance = set(names)
+            return self.send_json(200, {"wrong_provenance": sorted(names)})
         self.send_text(404, "Not Found")
 
     # ---- upload --------------------------------------------------------------
@@ -494,7 +508,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_text(404, "Not Found")
         project, version, filename = parts[:3]
         with self.state.lock:
-            rec = self.state.provenance.get((normalize(project), version, filename))
+            key = (normalize(project), version, filename)
+            rec = self.state.provenance.get(key)
+            if rec is not None and filename in self.state.wrong_provenance:
+                # Another file's provenance of the same release: valid
+                # signatures, statements about another file.
+                others = [v for k, v in sorted(self.state.provenance.items())
+                          if k[:2] == key[:2] and k != key]
+                rec = others[0] if others else None
         if rec is None:
             return self.send_json(404, {"message": "No provenance available for " + filename})
         self.send_json(200, {"version": 1, "attestation_bundles": [rec]},

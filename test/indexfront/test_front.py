@@ -420,6 +420,19 @@ def test_integrity_records_attestations(front, issuer, dists, tmp, monkeypatch):
             "attestations": fake}]}
         with urllib.request.urlopen(base + "/_/front/uploads") as r:
             assert [u["filename"] for u in json.load(r)] == [whl.name]
+
+        # wrong-provenance: the first file's provenance becomes the second's.
+        whl2 = tmp / "attest_publish_sample-0.1.1-py3-none-win32.whl"
+        shutil.copy(dists["wheel"], whl2)
+        other = [{"version": 1, "note": "the other file's"}]
+        status, reason, body = raw_upload(env, mint_ok(env, issuer), whl2, attestations=json.dumps(other))
+        assert status == 200, (reason, body)
+        assert post(base + "/_/front/wrong-provenance", json.dumps([whl.name]).encode())[0] == 200
+        with urllib.request.urlopen(req) as r:
+            assert json.load(r)["attestation_bundles"][0]["attestations"] == other
+        assert post(base + "/_/front/wrong-provenance", b"[]")[0] == 200
+        with urllib.request.urlopen(req) as r:
+            assert json.load(r)["attestation_bundles"][0]["attestations"] == fake
     finally:
         srv.shutdown()
         srv.server_close()
