@@ -1,58 +1,97 @@
 #!/usr/bin/env bash
-# Benchmark: sign 20 dists against the local stack with `attest-publish sign`
-# and with what a user would otherwise run per file (cosign sign-blob +
-# cosign attest-blob), in one run on the same machine; report the ratio and
-# count Fulcio certificates. Output: bench/out/sign.txt.
+# Benchmark: sign N (default 20) dists against the local stack with
+# `attest-publish sign` and with what a user would otherwise run per file
+# (cosign sign-blob + cosign attest-blob), alternately (attest-publish, cosign,
+# attest-publish, ...) RUNS (default 3) times each, every run on fresh copies
+# of the same dists (signing writes its outputs next to them); reports the
+# median times and the median and range of the ratio, and counts Fulcio
+# certificates. Before the timed runs each side signs one dist, untimed, so
+# that neither pays for the freshly started stack's first requests.
+# Output: bench/out/sign.txt (logs in bench/out/sign/).
+#
+#   RUNS=3 N=20 AP=$CACHE/bin/attest-publish flock /tmp/attest-stack.lock bench/sign.sh
+#
+# Starts the local stack (fixed ports: one per machine, hence the flock) and
+# stops it on exit. Takes ~1 min with the defaults on 2 cores (N=20 kept).
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=auto
 CACHE=${CACHE:-$PWD/.cache}
 N=${N:-20}
-OUT=$PWD/bench/out
-source scripts/stackenv.sh
-rm -rf "$OUT"; mkdir -p "$OUT/ap" "$OUT/cosign"
+OUT=$PWD/bench/out/sign
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_stack_up
+rm -rf "$OUT"; mkdir -p "$OUT/src" "$OUT/home"
 
-# 19 wheels and an sdist of one release, 256 KiB of random bytes each.
+# N-1 wheels and an sdist of one release, 256 KiB of random bytes each.
 for i in $(seq 1 $((N - 1))); do
-  head -c 262144 /dev/urandom >"$OUT/ap/benchpkg-1.0.0-$i-py3-none-any.whl"
+  head -c 262144 /dev/urandom >"$OUT/src/benchpkg-1.0.0-$i-py3-none-any.whl"
 done
-head -c 262144 /dev/urandom >"$OUT/ap/benchpkg-1.0.0.tar.gz"
-cp "$OUT"/ap/* "$OUT/cosign/"
+head -c 262144 /dev/urandom >"$OUT/src/benchpkg-1.0.0.tar.gz"
+echo '{}' >"$OUT/predicate.json"
 
 ghenv=(GITHUB_ACTIONS=true GITHUB_SERVER_URL=https://github.com
   ACTIONS_ID_TOKEN_REQUEST_URL="$ACTIONS_ID_TOKEN_REQUEST_URL"
   ACTIONS_ID_TOKEN_REQUEST_TOKEN="$ACTIONS_ID_TOKEN_REQUEST_TOKEN" HOME="$OUT/home")
-mkdir -p "$OUT/home"
 now() { date +%s.%N; }
 
-certs0=$("$STACK_TOOL" fulcio-certs)
-t0=$(now)
-# The dists are random bytes (no metadata to check); time only the signing.
-env "${ghenv[@]}" "$CACHE/bin/attest-publish" sign --verify-metadata=false --packages-dir "$OUT/ap" \
-  --signing-config "$STACK_SIGNING_CONFIG" --trusted-root "$STACK_TRUSTED_ROOT" >"$OUT/ap.log" 2>&1
-t1=$(now)
-certs1=$("$STACK_TOOL" fulcio-certs)
+sign_attest_publish() { # dir
+  # The dists are random bytes (no metadata to check); time only the signing.
+  env "${ghenv[@]}" "$AP" sign --verify-metadata=false --packages-dir "$1" \
+    --signing-config "$STACK_SIGNING_CONFIG" --trusted-root "$STACK_TRUSTED_ROOT"
+}
+sign_cosign() { # dir
+  local f
+  for f in "$1"/*.whl "$1"/*.tar.gz; do
+    env "${ghenv[@]}" "$STACK_BIN/cosign" sign-blob -y "$f" --bundle "$f.sigstore.json" \
+      --signing-config "$STACK_SIGNING_CONFIG" --trusted-root "$STACK_TRUSTED_ROOT" || return 1
+    env "${ghenv[@]}" "$STACK_BIN/cosign" attest-blob -y "$f" --predicate "$OUT/predicate.json" \
+      --type https://docs.pypi.org/attestations/publish/v1 --bundle "$f.publish.sigstore.json" \
+      --signing-config "$STACK_SIGNING_CONFIG" --trusted-root "$STACK_TRUSTED_ROOT" || return 1
+  done
+}
+timed() { # label, run: signs a fresh copy of the dists; appends "label run seconds certificates"
+  local label=$1 run=$2 dir=$OUT/run$2/$1 t0 t1 c0 c1
+  mkdir -p "$dir"; cp "$OUT"/src/* "$dir/"
+  c0=$("$STACK_TOOL" fulcio-certs)
+  t0=$(now)
+  "sign_${label//-/_}" "$dir" >"$OUT/$label.$run.log" 2>&1 ||
+    { tail -20 "$OUT/$label.$run.log"; echo "sign: $label failed (run $run)" >&2; exit 1; }
+  t1=$(now)
+  c1=$("$STACK_TOOL" fulcio-certs)
+  echo "$label $run $t0 $t1 $((c1 - c0))" >>"$OUT/times.txt"
+}
 
-echo '{}' >"$OUT/predicate.json"
-t2=$(now)
-for f in "$OUT"/cosign/*.whl "$OUT"/cosign/*.tar.gz; do
-  env "${ghenv[@]}" "$STACK_BIN/cosign" sign-blob -y "$f" --bundle "$f.sigstore.json" \
-    --signing-config "$STACK_SIGNING_CONFIG" --trusted-root "$STACK_TRUSTED_ROOT" >>"$OUT/cosign.log" 2>&1
-  env "${ghenv[@]}" "$STACK_BIN/cosign" attest-blob -y "$f" --predicate "$OUT/predicate.json" \
-    --type https://docs.pypi.org/attestations/publish/v1 --bundle "$f.publish.sigstore.json" \
-    --signing-config "$STACK_SIGNING_CONFIG" --trusted-root "$STACK_TRUSTED_ROOT" >>"$OUT/cosign.log" 2>&1
+for side in attest-publish cosign; do # warm-up, untimed
+  mkdir -p "$OUT/warmup/$side"; cp "$OUT/src/benchpkg-1.0.0.tar.gz" "$OUT/warmup/$side/"
+  "sign_${side//-/_}" "$OUT/warmup/$side" >"$OUT/$side.warmup.log" 2>&1 ||
+    { tail -20 "$OUT/$side.warmup.log"; echo "sign: $side failed (warm-up)" >&2; exit 1; }
 done
-t3=$(now)
-certs2=$("$STACK_TOOL" fulcio-certs)
+for ((r = 1; r <= RUNS; r++)); do
+  timed attest-publish "$r"
+  timed cosign "$r"
+done
 
-python3 - "$t0" "$t1" "$t2" "$t3" "$certs0" "$certs1" "$certs2" "$N" <<'PY' | tee "$OUT/sign.txt"
+PYTHONPATH=bench python3 - "$OUT/times.txt" "$N" <<'PY' | tee "$OUT/../sign.txt"
 import sys
-t0, t1, t2, t3 = map(float, sys.argv[1:5])
-c0, c1, c2, n = map(int, sys.argv[5:9])
-ap, co = t1 - t0, t3 - t2
-print(f"dists: {n} (256 KiB each), same local stack (Rekor v1, TSA, CT), same machine, one run")
-print(f"attest-publish sign: {ap:.2f} s, {3*n+1} signatures "
-      f"(bundle + publish + SLSA per dist, + release provenance), Fulcio certificates: {c1-c0}")
-print(f"cosign loop (sign-blob + attest-blob per file): {co:.2f} s, {2*n} signatures, Fulcio certificates: {c2-c1}")
-print(f"ratio: attest-publish is {co/ap:.1f}x faster while making {(3*n+1)/(2*n):.1f}x the signatures")
+from benchstats import median, spread, host
+path, n = sys.argv[1], int(sys.argv[2])
+runs = {}
+for line in open(path):
+    label, run, t0, t1, certs = line.split()
+    runs.setdefault(label, []).append((float(t1) - float(t0), int(certs)))
+ap, co = runs["attest-publish"], runs["cosign"]
+k = len(ap)
+print(f"dists: {n} (256 KiB each), same local stack (Rekor v1, TSA, CT), {k} runs each, "
+      f"alternating attest-publish, cosign, on fresh copies; {host()}")
+print(f"attest-publish sign: {spread([t for t, _ in ap], unit=' s')}, {3*n+1} signatures "
+      f"(bundle + publish + SLSA per dist, + release provenance), "
+      f"Fulcio certificates per run: {'/'.join(str(c) for _, c in ap)}")
+print(f"cosign loop (sign-blob + attest-blob per file): {spread([t for t, _ in co], unit=' s')}, "
+      f"{2*n} signatures, Fulcio certificates per run: {'/'.join(str(c) for _, c in co)}")
+ratios = [c / a for (c, _), (a, _) in zip(co, ap)]
+print(f"ratio cosign loop / attest-publish: {spread(ratios, fmt='{:.1f}', unit='x')} faster, "
+      f"while making {(3*n+1)/(2*n):.1f}x the signatures")
 PY
