@@ -88,7 +88,7 @@ stack-down:
 demo: deps build
 	./scripts/demo.sh
 
-## bench: sign vs a cosign loop, publish of a 200 MiB wheel vs twine, verify of 1,000 bundles vs cosign and sigstore-python, the action's start-up
+## bench: sign vs a cosign loop, publish of a 200 MiB wheel vs twine and uv publish, verify of 1,000 bundles vs cosign and sigstore-python, the action's start-up
 bench: deps build
 	./bench/sign.sh
 	./bench/publish.sh
