@@ -24,3 +24,13 @@ func newHandler(format string, stdout, stderr io.Writer, getenv func(string) str
 	}
 	return nil, usageError{fmt.Sprintf("--format must be text or json, not %q", format)}
 }
+
+// commandsTo is where publish writes workflow commands (the minted token's
+// ::add-mask::) and hashes: stdout, or stderr when stdout carries the JSON
+// report (a runner processes commands on both).
+func commandsTo(format string, stdout, stderr io.Writer) io.Writer {
+	if format == "json" {
+		return stderr
+	}
+	return stdout
+}

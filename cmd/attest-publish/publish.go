@@ -138,7 +138,7 @@ Flags:
 	if err := pf.check(); err != nil {
 		return err
 	}
-	opts, err := pf.options(fs, getenv, stdout)
+	opts, err := pf.options(fs, getenv, commandsTo(*format, stdout, stderr))
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ Flags:
 	}
 	// The shared flags are sign's; the trusted root comes from signing's trust.
 	pf.packagesDir, pf.identityToken, pf.verifyMetadata = sf.packagesDir, sf.identityToken, sf.verifyMetadata
-	popts, err := pf.options(fs, getenv, stdout)
+	popts, err := pf.options(fs, getenv, commandsTo(*format, stdout, stderr))
 	if err != nil {
 		return err
 	}

@@ -114,3 +114,46 @@ func TestReleaseCommandLine(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseJSON: --format json prints one report on stdout: every dist
+// with the digest signed, its outputs, upload and read-back, and the signer.
+func TestReleaseJSON(t *testing.T) {
+	fake := sigstoretest.Start(t)
+	ix := pypitest.NewIndex(t)
+	dir := pypitest.WriteRelease(t)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append(releaseArgs(fake, ix, dir), "--format", "json"), &stdout, &stderr, releaseEnv(t, fake))
+	if code != 0 {
+		t.Fatalf("code %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	var rep struct {
+		Mode   string `json:"mode"`
+		OK     bool   `json:"ok"`
+		Signer struct {
+			SAN string `json:"san"`
+		} `json:"signer"`
+		Dists []struct {
+			Filename, SHA256 string
+			Bundle           string `json:"bundle"`
+			Upload           struct {
+				State        string `json:"state"`
+				Attestations int    `json:"attestations"`
+			} `json:"upload"`
+			ReadBack struct {
+				Served bool `json:"served"`
+			} `json:"read_back"`
+		} `json:"dists"`
+		Verdicts []json.RawMessage `json:"verdicts"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON report: %v\n%s", err, stdout.String())
+	}
+	if rep.Mode != "release" || !rep.OK || rep.Signer.SAN == "" || len(rep.Dists) != 2 || len(rep.Verdicts) != 2 {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, d := range rep.Dists {
+		if len(d.SHA256) != 64 || d.Bundle == "" || d.Upload.State != "uploaded" || d.Upload.Attestations != 2 || !d.ReadBack.Served {
+			t.Errorf("%s: %+v", d.Filename, d)
+		}
+	}
+}
