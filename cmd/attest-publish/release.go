@@ -59,15 +59,20 @@ Flags:
 		return err
 	}
 	popts.ServerURL = sf.serverURL
+	gl, err := gitlabStoreOptions(sf.gitlabPackage, getenv)
+	if err != nil {
+		return err
+	}
 	h, err := newHandler(*format, stdout, stderr, getenv)
 	if err != nil {
 		return err
 	}
 	_, err = release.Run(ctx, release.Options{
-		Mode:        release.ModeRelease,
-		PackagesDir: sf.packagesDir,
-		Sign:        sf.signOptions(getenv),
-		Publish:     popts,
+		Mode:          release.ModeRelease,
+		PackagesDir:   sf.packagesDir,
+		Sign:          sf.signOptions(getenv),
+		Publish:       popts,
+		GitLabGeneric: gl,
 	}, h)
 	return err
 }

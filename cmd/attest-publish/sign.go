@@ -5,9 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 
+	"github.com/attest-publish/attest-publish/internal/gitlab"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
+	"github.com/attest-publish/attest-publish/internal/netguard"
 	"github.com/attest-publish/attest-publish/internal/release"
 	"github.com/attest-publish/attest-publish/internal/signing"
 )
@@ -15,9 +18,9 @@ import (
 // signFlags are sign's flags; release registers them too.
 type signFlags struct {
 	packagesDir, outputDir, identityToken, signingConfig, trustedRoot, serverURL string
-	instance                                                                     string
+	instance, gitlabPackage                                                      string
 	rekorVersion                                                                 uint
-	overwrite, verifyMetadata                                                    bool
+	overwrite, verifyMetadata, detached                                          bool
 	concurrency                                                                  int
 	timeout                                                                      time.Duration
 }
@@ -39,6 +42,50 @@ func (f *signFlags) register(fs *flag.FlagSet, getenv func(string) string, withO
 	fs.StringVar(&f.serverURL, "server-url", getenv("GITHUB_SERVER_URL"), "GitHub server URL for provenance (default https://github.com)")
 	fs.IntVar(&f.concurrency, "concurrency", 32, "signatures in flight at once (they mostly wait on the log and TSA)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each request to a Sigstore service")
+	fs.BoolVar(&f.detached, "detached-signatures", false, "also write <dist>.sig and <dist>.crt, cosign sign-blob's --output-signature and --output-certificate files (base64 signature, base64 PEM certificate), taken from each bundle: same signature, same certificate")
+	registerGitLabPackage(fs, &f.gitlabPackage, "after signing (release: after publishing)")
+}
+
+// registerGitLabPackage adds --gitlab-generic-package; when says when the
+// material is stored.
+func registerGitLabPackage(fs *flag.FlagSet, v *string, when string) {
+	fs.StringVar(v, "gitlab-generic-package", "", when+", store the signature material in this GitLab generic package: <API URL>/projects/<id>/packages/generic/<name>/<version>, or auto for $CI_API_V4_URL/projects/$CI_PROJECT_ID/packages/generic/<dist name>/<version>; files already stored with the same sha256 are skipped. Token: $CI_JOB_TOKEN (JOB-TOKEN header, for its own instance only), else $GITLAB_TOKEN (PRIVATE-TOKEN), else $GITLAB_DEPLOY_TOKEN")
+}
+
+// gitlabStoreOptions are the GitLab stage's options for
+// --gitlab-generic-package value ("" for none), checked before anything
+// runs: the URL, and a token for its instance.
+func gitlabStoreOptions(value string, getenv func(string) string) (*release.GitLabGenericOptions, error) {
+	if value == "" {
+		return nil, nil
+	}
+	o := &release.GitLabGenericOptions{}
+	target := value
+	if value == "auto" {
+		o.APIURL, o.Project = getenv("CI_API_V4_URL"), getenv("CI_PROJECT_ID")
+		if o.APIURL == "" || o.Project == "" {
+			return nil, usageError{"--gitlab-generic-package auto needs $CI_API_V4_URL and $CI_PROJECT_ID (set in GitLab CI jobs); elsewhere give the package URL"}
+		}
+		target = o.APIURL
+		if _, err := netguard.RequireHTTPS(target); err != nil {
+			return nil, usageError{"--gitlab-generic-package auto: $CI_API_V4_URL " + err.Error()}
+		}
+	} else {
+		if _, err := gitlab.ParsePackageURL(value); err != nil {
+			return nil, usageError{"--gitlab-generic-package " + err.Error()}
+		}
+		o.PackageURL = value
+	}
+	u, _ := url.Parse(target)
+	tok, err := gitlab.TokenFromEnv(getenv, u)
+	if err != nil {
+		return nil, usageError{"--gitlab-generic-package: " + err.Error()}
+	}
+	if tok.IsZero() {
+		return nil, usageError{"--gitlab-generic-package needs a token to upload: $CI_JOB_TOKEN (set in GitLab CI jobs), $GITLAB_TOKEN (api scope) or $GITLAB_DEPLOY_TOKEN (write_package_registry)"}
+	}
+	o.Token = tok
+	return o, nil
 }
 
 // check reports flag mistakes before anything is read.
@@ -54,6 +101,11 @@ func (f *signFlags) check() error {
 		}
 	default:
 		return usageError{fmt.Sprintf("--sigstore-instance must be public-good or github, not %q", f.instance)}
+	}
+	if f.gitlabPackage != "" && f.gitlabPackage != "auto" {
+		if _, err := gitlab.ParsePackageURL(f.gitlabPackage); err != nil {
+			return usageError{"--gitlab-generic-package " + err.Error()}
+		}
 	}
 	return nil
 }
@@ -77,6 +129,7 @@ func (f *signFlags) signOptions(getenv func(string) string) release.SignOptions 
 		ServerURL:   f.serverURL,
 		Concurrency: f.concurrency,
 		Signing:     signing.Options{Timeout: f.timeout},
+		Detached:    f.detached,
 	}
 }
 
@@ -94,6 +147,8 @@ and one Fulcio certificate, and writes next to each dist:
   <dist>.sigstore.json        Sigstore bundle (message signature)
   <dist>.publish.attestation  PEP 740 publish/v1 attestation
   <dist>.slsa.attestation     PEP 740 attestation with SLSA v1 provenance
+  <dist>.sig, <dist>.crt      with --detached-signatures: cosign's detached
+                              signature and certificate, from the bundle
 and provenance.sigstore.json, the release's SLSA v1 provenance bundle (what
 actions/attest makes). Every output is verified before it is kept; on any
 failure nothing is left behind.
@@ -111,10 +166,14 @@ Flags:
 	if err := sf.check(); err != nil {
 		return err
 	}
+	gl, err := gitlabStoreOptions(sf.gitlabPackage, getenv)
+	if err != nil {
+		return err
+	}
 	h, err := newHandler(*format, stdout, stderr, getenv)
 	if err != nil {
 		return err
 	}
-	_, err = release.Run(ctx, release.Options{Mode: release.ModeSign, PackagesDir: sf.packagesDir, Sign: sf.signOptions(getenv)}, h)
+	_, err = release.Run(ctx, release.Options{Mode: release.ModeSign, PackagesDir: sf.packagesDir, Sign: sf.signOptions(getenv), GitLabGeneric: gl}, h)
 	return err
 }

@@ -26,6 +26,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprint(fs.Output(), `Usage: attest-publish verify [flags] FILE_OR_DIGEST_OR_DIR...
        attest-publish verify --from-github OWNER/REPO [flags] FILE_OR_DIGEST_OR_DIR...
        attest-publish verify --from-index URL [flags] NAME==VERSION...
+       attest-publish verify --from-gitlab-generic URL [flags] FILE_OR_DIR...
 
 Verifies each artifact against every --bundle and --attestation given:
 Sigstore cryptography (log entry, signed time, certificate chain, SCTs,
@@ -40,7 +41,12 @@ in-toto subject; PEP 740 subjects need sha256). A directory verifies every
 dist in it (*.whl, *.tar.gz, *.zip; one release) against the material next
 to it: <dist>.sigstore.json, <dist>.publish.attestation and
 <dist>.slsa.attestation, each of which must satisfy the policy; a dist with
-none fails. --bundle and --attestation apply to the file and digest
+none fails. A detached pair next to a dist (<dist>.sig and <dist>.crt,
+cosign sign-blob's --output-signature and --output-certificate) must be the
+signature and certificate of <dist>.sigstore.json, which gives it its log
+entry and time; --signature and --certificate do the same for a file
+argument, with one --bundle. A lone pair is refused: it carries no time,
+and verify looks nothing up online. --bundle and --attestation apply to the file and digest
 arguments only. Artifacts are verified concurrently, one verdict each.
 
 Trust: --trusted-root FILE; otherwise the public-good trusted root embedded
@@ -65,7 +71,9 @@ predicate type defaults to https://slsa.dev/provenance/v1. --from-index URL
 takes NAME==VERSION arguments: every file of that release on the index
 (PEP 691 JSON or PEP 503 simple API) is downloaded and hashed, and its PyPI
 Integrity API provenance must satisfy the policy; one verdict per file, and
-a file without provenance fails.
+a file without provenance fails. --from-gitlab-generic URL fetches each
+dist's material by name from a GitLab generic package (what
+--gitlab-generic-package stored), as a directory's is read.
 
 GitHub's own Sigstore instance (attestations of private repositories:
 certificates issued by "GitHub, Inc.", RFC 3161 time, no log) is picked by
@@ -92,7 +100,11 @@ Flags:
 	if err != nil {
 		return err
 	}
-	_, err = release.Run(ctx, release.Options{Mode: release.ModeVerify, Verify: vo}, h)
+	gl, err := f.storeOptions(fs.Args(), os.Getenv)
+	if err != nil {
+		return err
+	}
+	_, err = release.Run(ctx, release.Options{Mode: release.ModeVerify, Verify: vo, GitLabGeneric: gl}, h)
 	return err
 }
 
@@ -102,8 +114,18 @@ func (f *verifyFlags) verifyOptions(args []string, getenv func(string) string) (
 	if f.trustedRoot != "" && f.tuf {
 		return release.VerifyOptions{}, usageError{"--trusted-root and --tuf are exclusive: give a file or fetch one"}
 	}
+	if f.gitlab.fromGitLab != "" {
+		return f.gitlabFetchOptions(args, getenv)
+	}
 	if f.fetch.active() {
+		if f.gitlab.signature != "" || f.gitlab.certificate != "" {
+			return release.VerifyOptions{}, usageError{"--signature and --certificate cannot be combined with --from-github or --from-index, which fetch the material"}
+		}
 		return f.fetchOptions(args, getenv)
+	}
+	var pair release.VerifyOptions
+	if err := f.detachedOptions(&pair); err != nil {
+		return pair, err
 	}
 	dirs := 0
 	for _, a := range args {
@@ -118,14 +140,17 @@ func (f *verifyFlags) verifyOptions(args []string, getenv func(string) string) (
 	if err != nil {
 		return release.VerifyOptions{}, err
 	}
-	return release.VerifyOptions{
+	o := release.VerifyOptions{
 		Targets:          args,
 		Bundles:          f.bundles,
 		Attestations:     f.attestations,
 		DistributionName: f.distributionName,
 		Policy:           policy,
 		Trust:            f.loadTrust,
-	}, nil
+		Signature:        pair.Signature,
+		Certificate:      pair.Certificate,
+	}
+	return o, nil
 }
 
 // loadTrust picks the trust: the --trusted-root file, the TUF root when

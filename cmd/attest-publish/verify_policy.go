@@ -31,6 +31,7 @@ type verifyFlags struct {
 	provenanceConsistency           bool
 	timestampThreshold              int
 	fetch                           fetchFlags
+	gitlab                          gitlabVerifyFlags
 }
 
 // stringList is a repeatable string flag.
@@ -78,6 +79,7 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.provenanceConsistency, "provenance-consistency", true, "cross-check SLSA provenance against the certificate that signed it (=false: judge only what a Sigstore client judges, as the conformance client does)")
 	fs.IntVar(&f.timestampThreshold, "timestamp-threshold", 1, "verified timestamps a bundle needs: 0 or 1 = one RFC 3161 timestamp or Rekor v1 integrated time (sigstore-go's and sigstore-python's rule); N > 1 = N distinct RFC 3161 timestamp authorities. One that does not verify is ignored with a warning")
 	f.fetch.register(fs)
+	f.gitlab.register(fs)
 }
 
 // policy turns the flags into a verification policy, refusing incomplete

@@ -39,6 +39,10 @@ type Options struct {
 	Signing signing.Options
 	// Log receives progress lines (default io.Discard).
 	Log io.Writer
+	// Detached also writes each dist's <dist>.sig and <dist>.crt (cosign
+	// sign-blob's --output-signature and --output-certificate files), from
+	// its bundle.
+	Detached bool
 }
 
 // DistResult is what the run made for one dist.
@@ -54,6 +58,9 @@ type DistResult struct {
 	SLSAAttestation string
 	// LogIndex is the transparency-log index of the bundle's entry (-1: none).
 	LogIndex int64
+	// Signature and Certificate are the paths of <dist>.sig and <dist>.crt
+	// ("" when not made: Options.Detached).
+	Signature, Certificate string
 }
 
 // Result describes a successful run.
@@ -105,8 +112,12 @@ func Run(ctx context.Context, found []*dists.Dist, opts Options) (*Result, error
 		plan.dropPEP740()
 		res.Warnings = append(res.Warnings, "PEP 740 attestations not made: a PEP 740 attestation needs a transparency-log entry and this signing config selects no log")
 	}
+	paths := plan.paths()
+	if opts.Detached {
+		paths = append(paths, detachedPaths(found)...)
+	}
 	if !opts.Overwrite {
-		if err := checkFree(plan.paths()); err != nil {
+		if err := checkFree(paths); err != nil {
 			return nil, err
 		}
 	}
@@ -133,7 +144,18 @@ func Run(ctx context.Context, found []*dists.Dist, opts Options) (*Result, error
 		st.rollback()
 		return nil, err
 	}
-	if err := selfVerify(opts.Trust, services, plan, signed); err != nil {
+	var pairs []*detachedOutput
+	if opts.Detached {
+		if pairs, err = writeDetached(st, signed); err != nil {
+			st.rollback()
+			return nil, err
+		}
+	}
+	err = selfVerify(opts.Trust, services, plan, signed)
+	if err == nil && opts.Detached {
+		err = verifyDetached(opts.Trust, services, plan, pairs)
+	}
+	if err != nil {
 		st.rollback()
 		return nil, fmt.Errorf("self-verification failed, nothing was kept:\n%w", err)
 	}
@@ -156,6 +178,10 @@ func Run(ctx context.Context, found []*dists.Dist, opts Options) (*Result, error
 		case kindProvenance:
 			res.Provenance = s.job.path
 		}
+	}
+	for _, d := range pairs {
+		dr := byDist[d.bundle.job.dist]
+		dr.Signature, dr.Certificate = d.sig.final, d.crt.final
 	}
 	for _, d := range found {
 		res.Dists = append(res.Dists, *byDist[d])

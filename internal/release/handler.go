@@ -3,6 +3,7 @@ package release
 import (
 	"github.com/attest-publish/attest-publish/internal/attest"
 	"github.com/attest-publish/attest-publish/internal/audit"
+	"github.com/attest-publish/attest-publish/internal/gitlab"
 	"github.com/attest-publish/attest-publish/internal/publish"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
@@ -19,6 +20,9 @@ const (
 	StageGitHub   Stage = "attest to GitHub"
 	StagePublish  Stage = "publish"
 	StageReadBack Stage = "read back"
+	// StageGitLabGeneric stores the signature material in a GitLab
+	// generic package (after sign, publish or verify).
+	StageGitLabGeneric Stage = "store on GitLab"
 )
 
 // Warning is something the user should know that did not stop the run. It
@@ -88,6 +92,9 @@ type Result struct {
 	Published *publish.Report `json:"-"`
 	// ReadBack is what the index serves for each uploaded file.
 	ReadBack *ReadBackReport `json:"read_back,omitempty"`
+	// GitLabGeneric is what the GitLab generic package holds of the
+	// signature material, file by file (also after a failure).
+	GitLabGeneric *gitlab.Report `json:"gitlab_generic_package,omitempty"`
 	// Warnings are every warning of the run, in order.
 	Warnings []Warning `json:"warnings"`
 }

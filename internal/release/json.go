@@ -7,6 +7,7 @@ import (
 
 	"github.com/attest-publish/attest-publish/internal/attest"
 	"github.com/attest-publish/attest-publish/internal/audit"
+	"github.com/attest-publish/attest-publish/internal/gitlab"
 	"github.com/attest-publish/attest-publish/internal/publish"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
@@ -88,6 +89,9 @@ type Report struct {
 	RepositoryURL string `json:"repository_url,omitempty"`
 	// ReadBackSkipped says why the index's provenance was not read back.
 	ReadBackSkipped string `json:"read_back_skipped,omitempty"`
+	// GitLabGeneric is what the GitLab generic package holds of the
+	// signature material, file by file.
+	GitLabGeneric *gitlab.Report `json:"gitlab_generic_package,omitempty"`
 	// Audit is the workflow audit.
 	Audit *audit.Report `json:"audit,omitempty"`
 	// Verdicts are the verification's verdicts.
@@ -108,6 +112,10 @@ type ReportDist struct {
 	Bundle             string `json:"bundle,omitempty"`
 	PublishAttestation string `json:"publish_attestation,omitempty"`
 	SLSAAttestation    string `json:"slsa_attestation,omitempty"`
+	// Signature and Certificate are the detached pair (<dist>.sig and
+	// <dist>.crt) signing made.
+	Signature   string `json:"signature,omitempty"`
+	Certificate string `json:"certificate,omitempty"`
 	// LogIndex is the transparency-log index of the bundle's entry.
 	LogIndex *int64 `json:"log_index,omitempty"`
 	// Upload is the upload's state, URL and reason.
@@ -130,7 +138,7 @@ type ReportUpload struct {
 
 // NewReport builds the report of a run.
 func NewReport(res *Result, runErr error) *Report {
-	r := &Report{Mode: res.Mode, OK: runErr == nil, Audit: res.Audit, GitHub: res.GitHub, Verdicts: res.Verdicts, Warnings: res.Warnings, Dists: []ReportDist{}}
+	r := &Report{Mode: res.Mode, OK: runErr == nil, Audit: res.Audit, GitHub: res.GitHub, GitLabGeneric: res.GitLabGeneric, Verdicts: res.Verdicts, Warnings: res.Warnings, Dists: []ReportDist{}}
 	if runErr != nil {
 		r.Error = runErr.Error()
 	}
@@ -153,6 +161,7 @@ func NewReport(res *Result, runErr error) *Report {
 			row := row(d.Dist.Filename)
 			row.Size, row.SHA256 = d.Dist.Size, d.Dist.SHA256Hex()
 			row.Bundle, row.PublishAttestation, row.SLSAAttestation = d.Bundle, d.PublishAttestation, d.SLSAAttestation
+			row.Signature, row.Certificate = d.Signature, d.Certificate
 			if d.LogIndex >= 0 {
 				li := d.LogIndex
 				row.LogIndex = &li

@@ -52,6 +52,10 @@ type Options struct {
 	// ReadBack configures the read-back of the index's provenance after
 	// publishing.
 	ReadBack ReadBackOptions
+	// GitLabGeneric stores the signature material in a GitLab generic
+	// package after signing (sign), publishing (release) or verifying
+	// directories (verify); nil skips it.
+	GitLabGeneric *GitLabGenericOptions
 }
 
 // AuditOptions configure the audit of the calling workflow.
@@ -91,6 +95,9 @@ type SignOptions struct {
 	// Preflight configures the checks made on the token's claims and the
 	// dists before the Fulcio request.
 	Preflight PreflightOptions
+	// Detached also writes each dist's <dist>.sig and <dist>.crt (cosign
+	// sign-blob's detached signature and certificate), from its bundle.
+	Detached bool
 }
 
 // PreflightOptions configure the checks before signing. In release mode
@@ -113,6 +120,10 @@ type VerifyOptions struct {
 	Targets []string
 	// Bundles and Attestations apply to the file and digest targets.
 	Bundles, Attestations []string
+	// Signature and Certificate are a detached pair (cosign's .sig and
+	// .crt) for the file and digest targets, verified with the one bundle
+	// of Bundles they were made from.
+	Signature, Certificate string
 	// DistributionName is the dist filename PEP 740 subjects must name
 	// when a target is a digest.
 	DistributionName string
@@ -125,6 +136,9 @@ type VerifyOptions struct {
 	FromGitHub *GitHubSource
 	// FromIndex verifies releases on a package index.
 	FromIndex *IndexSource
+	// FromGitLab fetches each artifact's material from a GitLab generic
+	// package.
+	FromGitLab *GitLabGenericSource
 	// Concurrency bounds the artifacts verified at once (default: the
 	// CPUs; 8 when fetching).
 	Concurrency int

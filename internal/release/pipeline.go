@@ -64,18 +64,39 @@ func (p *pipeline) run(ctx context.Context) error {
 		if err := p.stage(StageGitHub, func() error { return p.attestToGitHub(ctx) }); err != nil {
 			return err
 		}
-		return p.stage(StagePublish, func() error { return p.publishAndReadBack(ctx) })
+		if err := p.stage(StagePublish, func() error { return p.publishAndReadBack(ctx) }); err != nil {
+			return err
+		}
+		return p.gitlabStage(ctx, "published")
 	case ModeSign:
 		if err := p.stage(StageSign, func() error { return p.sign(ctx) }); err != nil {
 			return fmt.Errorf("signing failed: %w", err)
 		}
-		return p.stage(StageGitHub, func() error { return p.attestToGitHub(ctx) })
+		if err := p.stage(StageGitHub, func() error { return p.attestToGitHub(ctx) }); err != nil {
+			return err
+		}
+		return p.gitlabStage(ctx, "signed (the outputs are kept)")
 	case ModePublish:
 		return p.stage(StagePublish, func() error { return p.publishAndReadBack(ctx) })
 	case ModeVerify:
-		return p.stage(StageVerify, func() error { return p.verify(ctx) })
+		if err := p.stage(StageVerify, func() error { return p.verify(ctx) }); err != nil {
+			return err
+		}
+		return p.gitlabStage(ctx, "verified")
 	}
 	return fmt.Errorf("unknown mode %q", p.o.Mode)
+}
+
+// gitlabStage runs the GitLab generic package stage when it is asked for;
+// done says what the run did before it, for its error.
+func (p *pipeline) gitlabStage(ctx context.Context, done string) error {
+	if p.o.GitLabGeneric == nil {
+		return nil
+	}
+	if err := p.stage(StageGitLabGeneric, func() error { return p.storeOnGitLab(ctx) }); err != nil {
+		return fmt.Errorf("%s, but storing the signature material on GitLab failed: %w%s", done, err, p.finishHint())
+	}
+	return nil
 }
 
 // stage runs fn between the handler's StageStarted and StageEnded.

@@ -57,6 +57,7 @@ func (p *pipeline) sign(ctx context.Context) error {
 		Concurrency: o.Concurrency,
 		Signing:     o.Signing,
 		Log:         p.progress(),
+		Detached:    o.Detached,
 	})
 	if err != nil {
 		return err

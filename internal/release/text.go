@@ -87,7 +87,7 @@ func (t *TextHandler) Signed(res *attest.Result) {
 	tw.Flush()
 	fmt.Fprintln(w, "\nWrote:")
 	for _, d := range res.Dists {
-		for _, p := range []string{d.Bundle, d.PublishAttestation, d.SLSAAttestation} {
+		for _, p := range []string{d.Bundle, d.PublishAttestation, d.SLSAAttestation, d.Signature, d.Certificate} {
 			if p != "" {
 				fmt.Fprintf(w, "  %s\n", p)
 			}

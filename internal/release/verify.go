@@ -112,6 +112,8 @@ func verifyJobs(ctx context.Context, o VerifyOptions, warn func(string)) ([]job,
 	switch {
 	case o.FromIndex != nil:
 		return indexJobs(ctx, o.FromIndex)
+	case o.FromGitLab != nil:
+		return gitlabJobs(ctx, o)
 	case o.FromGitHub != nil:
 		client, err := ghattest.New(ghattest.Options{BaseURL: o.FromGitHub.APIURL, Token: o.FromGitHub.Token, Anonymous: true, Limit: o.FromGitHub.Limit, Warn: warn})
 		if err != nil {
@@ -155,6 +157,9 @@ func targetJobs(o VerifyOptions, one func(c *verification.Checker, a verificatio
 		}
 		if o.FromGitHub == nil && !loaded {
 			sets, loadErr = verification.LoadMaterial(o.Bundles, o.Attestations)
+			if loadErr == nil && (o.Signature != "" || o.Certificate != "") {
+				sets, loadErr = withDetached(sets, o)
+			}
 			loaded = true
 		}
 		if loadErr != nil {

@@ -26,6 +26,9 @@ type BatchItem struct {
 	Artifact Artifact
 	// Bundles and Attestations are the sidecar files that exist.
 	Bundles, Attestations []string
+	// Signature and Certificate are the detached pair <dist>.sig and
+	// <dist>.crt when either exists ("" for the one that does not).
+	Signature, Certificate string
 }
 
 // FindBatch lists the dists directly in dir (with dists.Find: valid names,
@@ -47,6 +50,12 @@ func FindBatch(dir string) ([]BatchItem, error) {
 			if exists(d.Path + s) {
 				it.Attestations = append(it.Attestations, d.Path+s)
 			}
+		}
+		if exists(d.Path + DetachedSignatureSuffix) {
+			it.Signature = d.Path + DetachedSignatureSuffix
+		}
+		if exists(d.Path + DetachedCertificateSuffix) {
+			it.Certificate = d.Path + DetachedCertificateSuffix
 		}
 		items = append(items, it)
 	}
@@ -89,6 +98,13 @@ func (c *Checker) VerifyItem(it BatchItem) Result {
 	if err != nil {
 		return FailedResult(it.Artifact, CheckMaterial, err)
 	}
+	if it.Signature != "" || it.Certificate != "" {
+		pair, err := it.detached()
+		if err != nil {
+			return FailedResult(it.Artifact, CheckMaterial, err)
+		}
+		sets = append(sets, pair)
+	}
 	return c.Verify(it.Artifact, sets)
 }
 
@@ -129,4 +145,17 @@ func RunConcurrently(n, workers int, job func(i int) Result) []Result {
 	close(next)
 	wg.Wait()
 	return results
+}
+
+// detached loads the item's detached pair with the bundle next to it.
+func (it BatchItem) detached() (*MaterialSet, error) {
+	switch {
+	case it.Signature == "":
+		return nil, fmt.Errorf("%s has no %s next to it: a detached certificate goes with its signature", it.Certificate, DetachedSignatureSuffix)
+	case it.Certificate == "":
+		return nil, fmt.Errorf("%s has no %s next to it: a detached signature is verified with its certificate", it.Signature, DetachedCertificateSuffix)
+	case len(it.Bundles) == 0:
+		return nil, fmt.Errorf("%s and %s need the bundle they were made from next to them (%s%s: its log entry and time); cosign verify-blob looks a lone pair up in Rekor online", it.Signature, it.Certificate, it.Artifact.Filename, dists.BundleSuffix)
+	}
+	return LoadDetached(it.Signature, it.Certificate, it.Bundles[0])
 }
