@@ -312,9 +312,13 @@ type MintErrorDetail struct {
 
 // MintError is the index's refusal to mint a token (HTTP 422 on PyPI). Its
 // Error method renders the whole diagnosis: each code and description with
-// a hint, the token's claims PyPI matches next to what each must equal on
-// the publisher form, the link that creates a matching publisher, and the
-// reusable-workflow warning.
+// a hint (for a GitLab token also what warehouse's reason says about the
+// claims, such as which parts of ci_config_ref_uri differ from the
+// publisher's and whether only their case does), the token's claims PyPI
+// matches next to what each must equal on the publisher form (GitHub's or
+// GitLab's), the link that creates a matching publisher and the page for
+// a pending one, and the reusable-workflow warning. Text from the token
+// and the index is escaped: it cannot add lines or control sequences.
 type MintError struct {
 	// Status is the HTTP status code.
 	Status int
@@ -349,14 +353,15 @@ func (e *MintError) Error() string {
 	}
 	fmt.Fprintf(&b, "minting an API token at %s failed (HTTP %d", host, e.Status)
 	if e.Message != "" {
-		fmt.Fprintf(&b, ": %s", e.Message)
+		fmt.Fprintf(&b, ": %s", printable(e.Message))
 	}
 	b.WriteString("); the server refused the request for the following reasons:\n")
 	if len(e.Errors) == 0 {
 		b.WriteString("  * (no reasons given)\n")
 	}
+	gitlab := isGitLab(e.Claims)
 	for _, d := range e.Errors {
-		fmt.Fprintf(&b, "  * %s: %s\n", d.Code, d.Description)
+		fmt.Fprintf(&b, "  * %s: %s\n", printable(d.Code), printable(d.Description))
 		if h := codeHints[d.Code]; h != "" {
 			fmt.Fprintf(&b, "      → %s\n", h)
 		}
@@ -365,10 +370,17 @@ func (e *MintError) Error() string {
 				fmt.Fprintf(&b, "      → %s\n", h)
 			}
 		}
+		if gitlab {
+			for _, h := range gitlabHints(d, e.Claims) {
+				fmt.Fprintf(&b, "      → %s\n", h)
+			}
+		}
 	}
 	b.WriteString(ClaimsTable(e.Claims))
 	if link := PublisherLink(e.IndexURL, e.Claims, e.Projects); link != "" {
 		fmt.Fprintf(&b, "To create a trusted publisher with these values, open:\n  %s\n", link)
+		fmt.Fprintf(&b, "If %s is not on %s yet, add a pending publisher with the same values and the project name instead, at:\n  %s\n",
+			quote(e.Projects[0]), pypiSite(e.IndexURL), PendingPublisherLink(e.IndexURL))
 	}
 	if w := ReusableWorkflowWarning(e.Claims); w != "" {
 		fmt.Fprintf(&b, "Warning: %s\n", w)
@@ -387,18 +399,13 @@ type claimRow struct {
 func ClaimsTable(c idtoken.Claims) string {
 	get := func(name string) string {
 		if v := c.String(name); v != "" {
-			return v
+			return printable(v)
 		}
 		return "MISSING"
 	}
 	var rows []claimRow
-	if (&idtoken.Token{Claims: c}).Provider() == idtoken.GitLabCI {
-		rows = []claimRow{
-			{"project_path", get("project_path"), `Namespace / Project name: "` + c.String("project_path") + `"`},
-			{"ci_config_ref_uri", get("ci_config_ref_uri"), `Top-level pipeline file path: "` + gitlabPipelineFile(c.String("ci_config_ref_uri")) + `"`},
-			{"environment", get("environment"), environmentForm(c.String("environment"))},
-			{"namespace_id / project_id", get("namespace_id") + " / " + get("project_id"), "not on the form"},
-		}
+	if isGitLab(c) {
+		rows = gitlabRows(c, get)
 	} else {
 		owner, repo, _ := strings.Cut(c.String("repository"), "/")
 		rows = []claimRow{
@@ -414,6 +421,10 @@ func ClaimsTable(c idtoken.Claims) string {
 	}
 	var b strings.Builder
 	b.WriteString("Claims of the OIDC token the index matches (decoded without verification, for debugging only):\n")
+	for i := range rows {
+		// Token text the form column quotes as it is ("%s") stays one line.
+		rows[i].form = printable(rows[i].form)
+	}
 	w1, w2 := len("claim"), len("token value")
 	for _, r := range rows {
 		w1 = max(w1, len(r.claim))
@@ -431,17 +442,6 @@ func environmentForm(env string) string {
 		return "Environment name: empty (this job has no environment, so a publisher restricted to one refuses it)"
 	}
 	return fmt.Sprintf(`Environment name: "%s" (case-insensitive), or empty to allow any`, env)
-}
-
-func gitlabPipelineFile(ciConfigRefURI string) string {
-	s, _, _ := strings.Cut(ciConfigRefURI, "@")
-	if _, after, ok := strings.Cut(s, "//"); ok {
-		s = after
-	}
-	if i := strings.Index(s, "/"); i >= 0 {
-		s = s[i+1:]
-	}
-	return s
 }
 
 // WorkflowFile returns the workflow filename of a job_workflow_ref or
@@ -468,23 +468,54 @@ func ReusableWorkflowWarning(c idtoken.Claims) string {
 	return fmt.Sprintf("potential workflow misconfiguration: this job runs in a reusable workflow (job_workflow_ref %q) called by %q. PyPI matches trusted publishers against the reusable workflow's file, and reusable workflows are not supported (they may break, and attestations made there fail verification). See https://docs.pypi.org/trusted-publishers/troubleshooting/#reusable-workflows-on-github", jwr, wr)
 }
 
-// PublisherLink returns the pypi.org or test.pypi.org page that creates a
-// GitHub trusted publisher matching the token's claims, for the first of
-// projects, or "" for other indexes or when the claims lack what it needs.
-func PublisherLink(indexURL string, c idtoken.Claims, projects []string) string {
+// pypiSite returns https://pypi.org or https://test.pypi.org for an index
+// URL of either (upload.pypi.org, test.pypi.org/legacy/, …), else "".
+func pypiSite(indexURL string) string {
 	base, err := indexBase(indexURL)
-	if err != nil || len(projects) == 0 || projects[0] == "" {
+	if err != nil {
 		return ""
 	}
 	host := strings.ToLower(base.Hostname())
-	var site string
 	switch {
 	case host == "test.pypi.org" || strings.HasSuffix(host, ".test.pypi.org"):
-		site = "https://test.pypi.org"
+		return "https://test.pypi.org"
 	case host == "pypi.org" || strings.HasSuffix(host, ".pypi.org"):
-		site = "https://pypi.org"
-	default:
+		return "https://pypi.org"
+	}
+	return ""
+}
+
+// PendingPublisherLink returns the pypi.org or test.pypi.org page where a
+// pending trusted publisher is added (the account's publishing page: a
+// project that does not exist yet is created by its first trusted
+// publish), or "" for other indexes. That page takes no pre-filled values.
+func PendingPublisherLink(indexURL string) string {
+	if site := pypiSite(indexURL); site != "" {
+		return site + "/manage/account/publishing/"
+	}
+	return ""
+}
+
+// PublisherLink returns the pypi.org or test.pypi.org page that creates a
+// trusted publisher matching the token's claims, for the first of
+// projects, with PyPI's form pre-filled: for a GitHub Actions token
+// provider=github, owner, repository and workflow_filename (the workflow
+// of job_workflow_ref); for a GitLab CI token provider=gitlab, namespace,
+// project and workflow_filepath as ci_config_ref_uri spells them (PyPI
+// compares it exactly), and issuer_url for an instance other than
+// gitlab.com. It returns "" for other indexes or when the claims lack what
+// the form needs.
+func PublisherLink(indexURL string, c idtoken.Claims, projects []string) string {
+	site := pypiSite(indexURL)
+	if site == "" || len(projects) == 0 || projects[0] == "" {
 		return ""
+	}
+	if isGitLab(c) {
+		query := gitlabPublisherQuery(c)
+		if query == "" {
+			return ""
+		}
+		return fmt.Sprintf("%s/manage/project/%s/settings/publishing/?%s", site, url.PathEscape(projects[0]), query)
 	}
 	owner, repo, ok := strings.Cut(c.String("repository"), "/")
 	// PyPI matches the workflow of job_workflow_ref, so the link uses it.

@@ -295,7 +295,7 @@ func TestMintErrorExtras(t *testing.T) {
 	// GitLab claims get GitLab's form fields.
 	e.Claims = idtoken.Claims{"project_path": "grp/sample", "ci_config_ref_uri": "gitlab.com/grp/sample//.gitlab-ci.yml@refs/tags/v1", "namespace_id": "1", "project_id": "2"}
 	msg = e.Error()
-	for _, s := range []string{`Namespace / Project name: "grp/sample"`, `Top-level pipeline file path: ".gitlab-ci.yml"`} {
+	for _, s := range []string{`Namespace "grp" + Project name "sample"`, `Top-level pipeline file path ".gitlab-ci.yml"`} {
 		if !strings.Contains(msg, s) {
 			t.Errorf("lacks %q:\n%s", s, msg)
 		}

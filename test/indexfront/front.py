@@ -6,13 +6,48 @@ Usage (with the project venv, /work/main/.cache/venv)::
     python test/indexfront/front.py --listen 127.0.0.1:PORT \\
         --upstream http://127.0.0.1:UPORT --upstream-auth user:pass \\
         --issuer http://127.0.0.1:8090 --trusted-root trusted_root.json \\
-        --publishers publishers.json [--audience pypi] [--fail-after N]
+        --publishers publishers.json [--audience pypi] [--fail-after N] \\
+        [--gitlab-issuer URL] [--disallow-oidc github|gitlab ...]
 
-``publishers.json`` is a list of::
+``publishers.json`` is a list of GitHub and GitLab publishers, each for one project::
 
     {"project": "attest-publish-sample", "kind": "github",
      "repository": "octo-org/octo-repo", "repository_owner": "octo-org",
      "repository_owner_id": "7890", "workflow": "release.yml", "environment": null}
+    {"project": "attest-publish-sample", "kind": "gitlab",
+     "project_path": "octo-org/octo-repo", "workflow_filepath": ".gitlab-ci.yml",
+     "environment": null, "issuer": "https://gitlab.com"}
+
+Either may say ``"pending": true``: a pending publisher (PyPI's account-level one for a
+project that does not exist yet); a token it matches is refused with
+``invalid-pending-publisher`` once the project exists, and otherwise turns it into the
+project's publisher.
+
+Issuers. Tokens of ``--issuer`` are GitHub Actions tokens (its stand-in for
+https://token.actions.githubusercontent.com). Tokens of ``--gitlab-issuer`` (default
+``<issuer>/gitlab``, test/oidcissuer's GitLab sub-issuer) are GitLab CI tokens, standing
+in for https://gitlab.com: a GitLab publisher's ``issuer`` is https://gitlab.com (the
+default), and the local Fulcio writes certificates as for gitlab.com. Another https
+``issuer`` is a self-managed instance (warehouse: an organisation's custom issuer); its
+tokens are verified against its own discovery document, and, as on PyPI, attestations
+from it never verify (pypi-attestations pins gitlab.com).
+
+GitLab publishers follow ``warehouse/oidc/models/gitlab.py`` (/work/shared/docs/gitlab.md
+§3): the JWT must be RS256 with iss, iat, exp and aud, a single audience, nbf checked when
+present (30 s leeway), else ``invalid-token`` "malformed or invalid token"; the claims
+``sub``, ``project_path``, ``ci_config_ref_uri``, ``jti``, ``ref_path`` and ``sha`` must be
+present ("Missing claim '<name>'"); the publisher is looked up by namespace and project
+(without regard to case), the pipeline file path taken from ``ci_config_ref_uri``
+(exactly) and the issuer, preferring one with the token's ``environment`` over one
+without ("Publisher with matching claims was not found"); then ``sub`` must start with
+``project_path:<namespace>/<project>`` (any case), ``project_path`` must equal it (any
+case), ``ci_config_ref_uri`` must be exactly ``<host>/<namespace>/<project>//<file>@``
+followed by ``ref_path`` or ``sha`` ("The ci_config_ref_uri claim does not match,
+expecting one of [...], got '...'"), the ``jti`` unused, and an environment publisher's
+``environment`` equal to the token's (exactly). Uploads' attestations are verified with
+pypi-attestations' ``GitLabPublisher`` (only its issuer is the local one), and the
+Integrity API serves ``{"kind": "GitLab", "repository", "workflow_filepath",
+"environment"}`` as the publisher.
 
 Endpoints (warehouse's behaviour, see /work/shared/docs/anchors.md §2.4-2.6):
 
@@ -64,11 +99,14 @@ from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "judges"))
 import pep740_verify  # noqa: E402  (the PyPI judge, reused as-is)
-from pypi_attestations import Distribution  # noqa: E402
+import pypi_attestations._impl as _pa_impl  # noqa: E402
+from pypi_attestations import Distribution, GitLabPublisher  # noqa: E402
 
 TOKEN_LIFETIME = 900  # warehouse: macaroon valid 15 minutes
+JWT_LEEWAY = 30  # warehouse/oidc/services.py: leeway of the GitLab (and every) JWT check
 PUBLISH_ERR = "Invalid attestations supplied during upload: "
 MAX_BODY = 200 * 1024 * 1024
+GITLAB_COM = "https://gitlab.com"  # warehouse's GitLab issuer; the local /gitlab issuer stands in
 
 
 def normalize(name: str) -> str:
@@ -83,7 +121,92 @@ class MintError(Exception):
         self.description = description
 
 
+def no_publisher(reason: str) -> MintError:
+    """warehouse's invalid-publisher refusal."""
+    return MintError("invalid-publisher", f"valid token, but no corresponding publisher ({reason})")
+
+
 _JOB_WORKFLOW_REF = re.compile(r"^([^/]+/[^/]+)/\.github/workflows/([^/@]+)@(.+)$")
+
+# The top-level pipeline file inside a GitLab ci_config_ref_uri claim
+# ("<host>/<namespace>/<project>//<path/to/file>.yml@<ref>"), located as warehouse
+# locates it: right after a "//", as long as possible, a non-empty file name with a
+# .yml or .yaml suffix, right before an "@".
+_CI_CONFIG_FILEPATH = re.compile(r"(?<=//)(.*[^/]\.(?:yml|yaml))(?=@)")
+
+# What warehouse's GitLab publisher form accepts (warehouse/oidc/forms/gitlab.py).
+_GL_NAMESPACE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_./+]*[a-zA-Z0-9]")
+_GL_PROJECT = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.\-]*[a-zA-Z0-9]")
+_GL_ENVIRONMENT = re.compile(r"[a-zA-Z0-9\-_/${} ]+")
+_GL_TWO_SPECIALS = re.compile(r"[._-]{2}")
+
+# The claims a GitLab token must carry (warehouse: the required verifiable claims,
+# then the required unverifiable ones), in the order they are reported.
+_GITLAB_REQUIRED_CLAIMS = ("sub", "project_path", "ci_config_ref_uri", "jti", "ref_path", "sha")
+
+
+def gitlab_publisher(p: dict[str, Any]) -> dict[str, Any]:
+    """Check a "kind": "gitlab" entry as warehouse's form would, and complete it.
+
+    Adds "namespace" and "gitlab_project" (``project_path`` split at its last "/"),
+    and normalises "environment" ("" for none) and "issuer" (default gitlab.com).
+    """
+    path = p.get("project_path")
+    if not isinstance(path, str) or "/" not in path:
+        raise SystemExit(f'GitLab publisher: want "project_path": "<namespace>/<project>": {p}')
+    namespace, project = path.rsplit("/", 1)
+    for what, value, pattern in (("namespace", namespace, _GL_NAMESPACE),
+                                 ("project", project, _GL_PROJECT)):
+        if (not pattern.fullmatch(value) or _GL_TWO_SPECIALS.search(value)
+                or value.lower().endswith((".git", ".atom"))):
+            raise SystemExit(f"GitLab publisher: invalid {what} {value!r}: {p}")
+    wf = p.get("workflow_filepath")
+    wf = wf.strip() if isinstance(wf, str) else ""
+    if not wf.endswith((".yml", ".yaml")) or wf.startswith("/") or wf.endswith("/"):
+        raise SystemExit("GitLab publisher: \"workflow_filepath\" must end with .yml or .yaml "
+                         f"and not start or end with /: {p}")
+    env = p.get("environment") or ""
+    if env.isspace():
+        env = ""
+    if env and not _GL_ENVIRONMENT.fullmatch(env):
+        raise SystemExit(f"GitLab publisher: invalid environment {env!r}: {p}")
+    issuer = (p.get("issuer") or GITLAB_COM).rstrip("/")
+    if not issuer.startswith("https://"):
+        raise SystemExit(f"GitLab publisher: \"issuer\" must be an https URL (default {GITLAB_COM}; "
+                         f"the local GitLab issuer stands in for it): {p}")
+    return {**p, "kind": "gitlab", "namespace": namespace, "gitlab_project": project,
+            "workflow_filepath": wf, "environment": env, "issuer": issuer,
+            "pending": bool(p.get("pending"))}
+
+
+class LocalGitLabTrustedPublisherPolicy(_pa_impl._GitLabTrustedPublisherPolicy):
+    """pypi-attestations' GitLab Trusted Publisher policy, issued by the local stand-in.
+
+    The library pins the issuer (OIDCIssuerV2) to https://gitlab.com; only that one
+    child of its baseline AllOf is replaced by the local GitLab issuer. The Source
+    Repository URI (https://gitlab.com/<namespace>/<project>, which the local Fulcio
+    writes as for gitlab.com) and the Build Config URI ==
+    ``https://gitlab.com/<repo>//<workflow_filepath>@<Source Repository Digest or
+    Ref>`` checks are the library's own code.
+    """
+
+    def __init__(self, repository: str, workflow_filepath: str, issuer: str) -> None:
+        super().__init__(repository, workflow_filepath)
+        self._subpolicy = pep740_verify._swap_issuer(self._subpolicy, issuer)
+
+
+class LocalGitLabPublisher(GitLabPublisher):
+    """A ``GitLabPublisher`` whose certificates come from the local GitLab issuer.
+
+    Still the library's GitLabPublisher (kind "GitLab"): ``Attestation.verify`` takes
+    its publisher branch and calls ``_as_policy()`` as for PyPI's publishers.
+    """
+
+    issuer: str = GITLAB_COM
+
+    def _as_policy(self) -> Any:
+        return LocalGitLabTrustedPublisherPolicy(self.repository, self.workflow_filepath,
+                                                 self.issuer)
 
 
 class State:
@@ -92,12 +215,18 @@ class State:
     def __init__(self, args: argparse.Namespace) -> None:
         self.audience: str = args.audience
         self.issuer: str = args.issuer.rstrip("/")
+        # The local issuer's GitLab sub-issuer stands in for https://gitlab.com.
+        self.gitlab_issuer: str = (getattr(args, "gitlab_issuer", None)
+                                   or self.issuer + "/gitlab").rstrip("/")
+        self.disallowed: set[str] = set(getattr(args, "disallow_oidc", None) or [])
         self.upstream = urllib.parse.urlsplit(args.upstream)
         self.upstream_auth = "Basic " + base64.b64encode(args.upstream_auth.encode()).decode()
-        self.publishers: list[dict[str, Any]] = json.loads(Path(args.publishers).read_text())
-        for p in self.publishers:
-            if p.get("kind", "github").lower() != "github":
-                raise SystemExit(f"only GitHub publishers are supported: {p}")
+        self.publishers: list[dict[str, Any]] = [
+            self.load_publisher(p) for p in json.loads(Path(args.publishers).read_text())
+        ]
+        # Self-managed instances: warehouse knows them as organisations' custom issuers.
+        self.custom_gitlab_issuers = {p["issuer"] for p in self.publishers
+                                      if p["kind"] == "gitlab" and p["issuer"] != GITLAB_COM}
         self.verifier = (
             pep740_verify.load_verifier(args.trusted_root) if args.trusted_root else None
         )
@@ -110,20 +239,42 @@ class State:
         # Test-only: files whose Integrity API provenance is another file's.
         self.wrong_provenance: set[str] = set()
         self.uploads: list[dict[str, Any]] = []
-        self._jwks: jwt.PyJWKClient | None = None
+        self._jwks: dict[str, jwt.PyJWKClient] = {}
+
+    def load_publisher(self, p: dict[str, Any]) -> dict[str, Any]:
+        kind = str(p.get("kind", "github")).lower()
+        if kind == "github":
+            return {**p, "kind": "github", "pending": bool(p.get("pending"))}
+        if kind == "gitlab":
+            pub = gitlab_publisher(p)
+            if pub["issuer"] in (self.issuer, self.gitlab_issuer):
+                raise SystemExit(f"GitLab publisher: give \"issuer\": \"{GITLAB_COM}\" (or none); "
+                                 f"the local GitLab issuer stands in for it: {p}")
+            return pub
+        raise SystemExit(f"only GitHub and GitLab publishers are supported: {p}")
 
     # ---- OIDC -------------------------------------------------------------
 
-    def jwks_client(self) -> jwt.PyJWKClient:
+    def service_for(self, iss: str) -> tuple[str, str] | None:
+        """(warehouse's service name, the issuer URL publishers are registered with)."""
+        if iss == self.issuer:
+            return "github", iss
+        if iss == self.gitlab_issuer:
+            return "gitlab", GITLAB_COM
+        if iss in self.custom_gitlab_issuers:
+            return "gitlab", iss
+        return None
+
+    def jwks_client(self, iss: str) -> jwt.PyJWKClient:
         with self.lock:
-            if self._jwks is None:
-                url = self.issuer + "/.well-known/openid-configuration"
+            if iss not in self._jwks:
+                url = iss + "/.well-known/openid-configuration"
                 with urllib.request.urlopen(url, timeout=10) as r:
                     disc = json.load(r)
-                if disc.get("issuer", "").rstrip("/") != self.issuer:
+                if disc.get("issuer", "").rstrip("/") != iss:
                     raise RuntimeError(f"discovery issuer mismatch: {disc.get('issuer')}")
-                self._jwks = jwt.PyJWKClient(disc["jwks_uri"], cache_keys=True, lifespan=60)
-            return self._jwks
+                self._jwks[iss] = jwt.PyJWKClient(disc["jwks_uri"], cache_keys=True, lifespan=60)
+            return self._jwks[iss]
 
     def mint(self, body: bytes) -> dict[str, Any]:
         try:
@@ -135,24 +286,21 @@ class State:
             raise MintError("invalid-payload", f"malformed request body: {e}") from e
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError as e:
-            raise MintError("invalid-payload", f"malformed JWT: {e}") from e
-        if str(unverified.get("iss", "")).rstrip("/") != self.issuer:
+            iss = unverified["iss"]
+        except (jwt.PyJWTError, KeyError, TypeError) as e:
+            raise MintError("invalid-payload", "malformed JWT") from e
+        service = self.service_for(str(iss))
+        if service is None:
             raise MintError("invalid-payload", "unknown trusted publishing issuer")
-        try:
-            key = self.jwks_client().get_signing_key_from_jwt(token)
-            claims = jwt.decode(
-                token,
-                key.key,
-                algorithms=["RS256"],
-                audience=self.audience,
-                issuer=unverified["iss"],
-                options={"require": ["iss", "aud", "exp", "iat", "nbf", "jti"]},
-            )
-        except (jwt.PyJWTError, OSError, RuntimeError) as e:
-            raise MintError("invalid-token", f"invalid token: {e}") from e
+        name, registered_iss = service
+        if name in self.disallowed:
+            raise MintError("not-enabled", f"{name} trusted publishing functionality not enabled")
+        if name == "github":
+            claims = self.verify_github_token(token, str(iss))
+        else:
+            claims = self.verify_gitlab_token(token, str(iss))
 
-        publisher = self.find_publisher(claims)
+        publisher = self.find_publisher(name, registered_iss, claims)
 
         jti = str(claims["jti"])
         now = time.time()
@@ -167,27 +315,89 @@ class State:
             self.tokens[tok] = {"publisher": publisher, "claims": claims, "expires": expires}
         return {"success": True, "token": tok, "expires": expires}
 
-    def find_publisher(self, claims: dict[str, Any]) -> dict[str, Any]:
-        def nope(reason: str) -> MintError:
-            return MintError(
-                "invalid-publisher", f"valid token, but no corresponding publisher ({reason})"
+    def verify_github_token(self, token: str, iss: str) -> dict[str, Any]:
+        try:
+            key = self.jwks_client(iss).get_signing_key_from_jwt(token)
+            return jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256"],
+                audience=self.audience,
+                issuer=iss,
+                options={"require": ["iss", "aud", "exp", "iat", "nbf", "jti"]},
             )
+        except (jwt.PyJWTError, OSError, RuntimeError) as e:
+            raise MintError("invalid-token", f"invalid token: {e}") from e
 
+    def verify_gitlab_token(self, token: str, iss: str) -> dict[str, Any]:
+        """warehouse's JWT check: RS256, iss/iat/exp/aud present, nbf checked when
+        present, exactly one audience, 30 s leeway; any failure is the same refusal."""
+        try:
+            key = self.jwks_client(iss).get_signing_key_from_jwt(token)
+            return jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256"],
+                audience=self.audience,
+                issuer=iss,
+                leeway=JWT_LEEWAY,
+                options={"require": ["iss", "iat", "exp", "aud"], "verify_signature": True,
+                         "verify_iss": True, "verify_iat": True, "verify_exp": True,
+                         "verify_aud": True, "verify_nbf": True, "strict_aud": True},
+            )
+        except (jwt.PyJWTError, OSError, RuntimeError) as e:
+            sys.stderr.write(f"indexfront: GitLab token refused: {e}\n")
+            raise MintError("invalid-token", "malformed or invalid token") from e
+
+    def find_publisher(self, service: str, iss: str, claims: dict[str, Any]) -> dict[str, Any]:
+        find = self.find_github if service == "github" else self.find_gitlab
+        # warehouse looks for a pending publisher first (a refusal there is ignored):
+        # one for an existing project is refused; otherwise it becomes a publisher
+        # of the new project (here: the project appears with its first upload).
+        try:
+            pending = find(claims, iss, pending=True)
+        except MintError:
+            pending = None
+        if pending is not None:
+            if self.project_exists(pending["project"]):
+                raise MintError("invalid-pending-publisher", "valid token, but project already exists")
+            with self.lock:
+                pending["pending"] = False
+        return find(claims, iss, pending=False)
+
+    def project_exists(self, project: str) -> bool:
+        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port or 80, timeout=30)
+        try:
+            conn.request("GET", f"/simple/{normalize(project)}/")
+            r = conn.getresponse()
+            r.read()
+            return r.status == 200
+        finally:
+            conn.close()
+
+    def jti_used(self, jti: str) -> bool:
+        with self.lock:
+            exp = self.used_jti.get(jti)
+            return exp is not None and exp >= time.time()
+
+    def find_github(self, claims: dict[str, Any], _iss: str, pending: bool) -> dict[str, Any]:
         for c in ("repository", "repository_owner", "repository_owner_id", "job_workflow_ref"):
             if not claims.get(c):
-                raise nope(f"Missing claim {c!r}")
+                raise no_publisher(f"Missing claim {c!r}")
         if claims.get("event_name") == "pull_request_target":
-            raise nope(
+            raise no_publisher(
                 "Publishing from a workflow invoked via 'pull_request_target' is not supported."
             )
         m = _JOB_WORKFLOW_REF.match(str(claims["job_workflow_ref"]))
         if not m:
-            raise nope("Publisher with matching claims was not found")
+            raise no_publisher("Publisher with matching claims was not found")
         jwr_repo, workflow, _ref = m.groups()
         repo = str(claims["repository"])
         env = claims.get("environment")
         matches = []
         for p in self.publishers:
+            if p["kind"] != "github" or p["pending"] != pending:
+                continue
             if (
                 p["repository"].lower() == repo.lower()
                 and jwr_repo.lower() == repo.lower()
@@ -202,23 +412,119 @@ class State:
                 else:
                     matches.append((1, p))
         if not matches:
-            raise nope("Publisher with matching claims was not found")
+            raise no_publisher("Publisher with matching claims was not found")
         matches.sort(key=lambda t: t[0])
         return matches[0][1]
 
+    def find_gitlab(self, claims: dict[str, Any], iss: str, pending: bool) -> dict[str, Any]:
+        """warehouse's GitLab publisher: claims present, lookup, then each check."""
+        for c in _GITLAB_REQUIRED_CLAIMS:
+            if claims.get(c) is None:
+                raise no_publisher(f"Missing claim {c!r}")
+        project_path = str(claims["project_path"])
+        ci_config_ref_uri = str(claims["ci_config_ref_uri"])
+        env = claims.get("environment")
+
+        # Lookup: namespace and project without regard to case, the pipeline file
+        # path and the issuer exactly; an environment-specific publisher first.
+        namespace, _, project = project_path.rpartition("/")
+        m = _CI_CONFIG_FILEPATH.search(ci_config_ref_uri)
+        if not m:
+            raise no_publisher("Could not extract workflow filename from OIDC claims")
+        workflow_filepath = m.group(1)
+        found = [p for p in self.publishers
+                 if p["kind"] == "gitlab" and p["pending"] == pending
+                 and p["namespace"].lower() == namespace.lower()
+                 and p["gitlab_project"].lower() == project.lower()
+                 and p["workflow_filepath"] == workflow_filepath
+                 and p["issuer"] == iss]
+        pub = next((p for p in found if env and p["environment"] == env), None)
+        if pub is None:
+            pub = next((p for p in found if p["environment"] == ""), None)
+        if pub is None:
+            raise no_publisher("Publisher with matching claims was not found")
+        pub_path = f"{pub['namespace']}/{pub['gitlab_project']}"
+
+        # sub: only its first two ":"-separated parts, without regard to case.
+        parts = str(claims["sub"]).split(":")
+        if (len(parts) < 2 or not parts[0] or not parts[1]
+                or f"{parts[0]}:{parts[1]}".lower() != f"project_path:{pub_path}".lower()):
+            raise no_publisher("Check failed for required claim 'sub'")
+        if not project_path or project_path.lower() != pub_path.lower():
+            raise no_publisher("Check failed for required claim 'project_path'")
+        # ci_config_ref_uri: exactly (case included) the publisher's project and
+        # pipeline file on its instance, at the token's ref_path or sha.
+        if not ci_config_ref_uri:
+            raise no_publisher("The ci_config_ref_uri claim is empty")
+        ref_path, sha = claims.get("ref_path"), claims.get("sha")
+        if not (ref_path and sha):
+            raise no_publisher("The ref_path and sha claims are empty")
+        host = pub["issuer"].removeprefix("https://")
+        truth = f"{host}/{pub_path}//{pub['workflow_filepath']}"
+        expected = sorted({f"{truth}@{r}" for r in (ref_path, sha)})
+        if ci_config_ref_uri not in expected:
+            raise no_publisher("The ci_config_ref_uri claim does not match, expecting one of "
+                               f"{expected!r}, got {ci_config_ref_uri!r}")
+        if self.jti_used(str(claims["jti"])):
+            raise MintError("invalid-reuse-token", "invalid token: already used")
+        # environment: exact, when the publisher names one.
+        if pub["environment"] and (not env or env != pub["environment"]):
+            raise no_publisher("Check failed for optional claim 'environment'")
+        return pub
+
     def projects_of(self, publisher: dict[str, Any]) -> set[str]:
         ident = self._identity(publisher)
-        return {normalize(p["project"]) for p in self.publishers if self._identity(p) == ident}
+        return {normalize(p["project"]) for p in self.publishers
+                if not p["pending"] and self._identity(p) == ident}
 
     @staticmethod
     def _identity(p: dict[str, Any]) -> tuple:
+        if p["kind"] == "gitlab":
+            # warehouse's unique constraint (exact), plus the instance.
+            return ("gitlab", p["namespace"], p["gitlab_project"], p["workflow_filepath"],
+                    p["environment"], p["issuer"])
         return (
+            "github",
             p["repository"].lower(),
             p["repository_owner"],
             str(p["repository_owner_id"]),
             p["workflow"],
             (p.get("environment") or "").lower(),
         )
+
+    def attestation_identity(self, pub: dict[str, Any]) -> Any:
+        """The pypi-attestations publisher PyPI verifies uploads against."""
+        if pub["kind"] == "gitlab":
+            repository = f"{pub['namespace']}/{pub['gitlab_project']}"
+            if pub["issuer"] == GITLAB_COM:
+                return LocalGitLabPublisher(repository=repository,
+                                            workflow_filepath=pub["workflow_filepath"],
+                                            environment=pub["environment"] or None,
+                                            issuer=self.gitlab_issuer)
+            # Self-managed: the library pins gitlab.com, so (as on PyPI) nothing verifies.
+            return GitLabPublisher(repository=repository, workflow_filepath=pub["workflow_filepath"],
+                                   environment=pub["environment"] or None)
+        return pep740_verify.IssuerGitHubPublisher(
+            repository=pub["repository"],
+            workflow=pub["workflow"],
+            environment=pub.get("environment"),
+            issuer=self.issuer,
+        )
+
+    def provenance_publisher(self, pub: dict[str, Any]) -> dict[str, Any]:
+        """The Integrity API's "publisher" object for an accepted upload."""
+        if pub["kind"] == "gitlab":
+            # As PyPI serves it: its attestation identity, dumped by pydantic.
+            return GitLabPublisher(repository=f"{pub['namespace']}/{pub['gitlab_project']}",
+                                   workflow_filepath=pub["workflow_filepath"],
+                                   environment=pub["environment"] or None).model_dump(mode="json")
+        return {
+            "kind": "GitHub",
+            "repository": pub["repository"],
+            "workflow": pub["workflow"],
+            "environment": pub.get("environment"),
+            "claims": {},
+        }
 
     def lookup_token(self, header: str | None) -> dict[str, Any] | None:
         if not header or not header.lower().startswith("basic "):
@@ -283,13 +589,7 @@ def verify_upload_attestations(state: State, token: dict[str, Any], filename: st
         raise bad("Malformed attestations: an empty attestation set is not permitted")
     if state.verifier is None:
         raise bad("this front was started without --trusted-root")
-    pub = token["publisher"]
-    identity = pep740_verify.IssuerGitHubPublisher(
-        repository=pub["repository"],
-        workflow=pub["workflow"],
-        environment=pub.get("environment"),
-        issuer=state.issuer,
-    )
+    identity = state.attestation_identity(token["publisher"])
     with tempfile.TemporaryDirectory(prefix="indexfront-") as td:
         dist_path = Path(td) / filename
         dist_path.write_bytes(content)
@@ -468,13 +768,7 @@ class Handler(BaseHTTPRequestHandler):
             st.uploads.append(rec)
             if attestations:
                 st.provenance[(normalize(name), version, filename)] = {
-                    "publisher": {
-                        "kind": "GitHub",
-                        "repository": pub["repository"],
-                        "workflow": pub["workflow"],
-                        "environment": pub.get("environment"),
-                        "claims": {},
-                    },
+                    "publisher": st.provenance_publisher(pub),
                     "attestations": attestations,
                 }
         return 200, "OK"
@@ -554,6 +848,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--publishers", required=True, help="publishers.json")
     ap.add_argument("--audience", default="pypi")
     ap.add_argument("--fail-after", type=int, default=None)
+    ap.add_argument("--gitlab-issuer",
+                    help="the GitLab issuer standing in for https://gitlab.com "
+                         "(default: --issuer + /gitlab, the local issuer's GitLab sub-issuer)")
+    ap.add_argument("--disallow-oidc", action="append", choices=["github", "gitlab"],
+                    help="answer mint-token for this service with not-enabled (an admin flag)")
     args = ap.parse_args(argv)
 
     host, _, port = args.listen.rpartition(":")

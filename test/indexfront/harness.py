@@ -6,15 +6,19 @@ Exact commands (run with the project venv, from the repository root)::
     VENV=.cache/venv
     $VENV/bin/python test/indexfront/harness.py start --dir "$DIR" \\
         --issuer http://127.0.0.1:8090 --trusted-root "$STACK_DIR/trusted_root.json" \\
-        --publishers publishers.json [--audience pypi] [--fail-after N] [--front-port P]
+        --publishers publishers.json [--audience pypi] [--fail-after N] [--front-port P] \\
+        [--gitlab-issuer URL] [--disallow-oidc github|gitlab ...]
     source "$DIR/indexfront.env"     # INDEXFRONT_URL, INDEXFRONT_UPLOAD_URL, ...
     ...
     $VENV/bin/python test/indexfront/harness.py stop --dir "$DIR"
 
 ``start`` returns once both servers answer; it exits non-zero (and stops what it
-started) otherwise. Without ``--publishers`` a default one is written: project
-``attest-publish-sample``, ``octo-org/octo-repo``, owner ``octo-org``, owner id ``9919``
-(the defaults of test/oidcissuer), workflow ``release.yml``, no environment.
+started) otherwise. Without ``--publishers`` a default one is written with two
+publishers of project ``attest-publish-sample``, both matching test/oidcissuer's default
+tokens: GitHub ``octo-org/octo-repo``, owner ``octo-org``, owner id ``9919``, workflow
+``release.yml``; and GitLab (``kind=gitlab`` tokens) project path ``octo-org/octo-repo``,
+top-level pipeline file ``.gitlab-ci.yml`` on https://gitlab.com. Neither has an
+environment. ``--gitlab-issuer`` and ``--disallow-oidc`` are passed to front.py.
 
 ``$DIR/indexfront.env`` (shell syntax, also easy to parse from Go: KEY=VALUE lines,
 values never quoted)::
@@ -60,7 +64,15 @@ DEFAULT_PUBLISHERS = [
         "repository_owner_id": "9919",
         "workflow": "release.yml",
         "environment": None,
-    }
+    },
+    {
+        "project": "attest-publish-sample",
+        "kind": "gitlab",
+        "project_path": "octo-org/octo-repo",
+        "workflow_filepath": ".gitlab-ci.yml",
+        "environment": None,
+        "issuer": "https://gitlab.com",
+    },
 ]
 
 
@@ -101,7 +113,7 @@ class Harness:
     def __init__(self, workdir: str | Path, issuer: str, publishers: str | Path | None = None,
                  trusted_root: str | Path | None = None, audience: str = "pypi",
                  fail_after: int | None = None, front_port: int = 0,
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable, front_args: list[str] | None = None) -> None:
         self.dir = Path(workdir).resolve()
         self.issuer = issuer
         self.publishers = publishers
@@ -110,6 +122,7 @@ class Harness:
         self.fail_after = fail_after
         self.front_port = front_port
         self.python = python
+        self.front_args = list(front_args or [])
         self.procs: list[subprocess.Popen] = []
         self.env: dict[str, str] = {}
         self.upstream_auth = ""
@@ -143,6 +156,7 @@ class Harness:
                 cmd += ["--trusted-root", str(self.trusted_root)]
             if self.fail_after is not None:
                 cmd += ["--fail-after", str(self.fail_after)]
+            cmd += self.front_args
             self._spawn(cmd, d / "front.log")
             front = f"http://127.0.0.1:{fport}"
             wait_http(front + "/_/oidc/audience", self.procs[-1])
@@ -234,13 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--audience", default="pypi")
     s.add_argument("--fail-after", type=int)
     s.add_argument("--front-port", type=int, default=0)
+    s.add_argument("--gitlab-issuer")
+    s.add_argument("--disallow-oidc", action="append", choices=["github", "gitlab"], default=[])
     t = sub.add_parser("stop")
     t.add_argument("--dir", required=True)
     args = ap.parse_args(argv)
     if args.cmd == "stop":
         return stop_dir(Path(args.dir))
+    front_args = ["--gitlab-issuer", args.gitlab_issuer] if args.gitlab_issuer else []
+    for service in args.disallow_oidc:
+        front_args += ["--disallow-oidc", service]
     h = Harness(args.dir, args.issuer, args.publishers, args.trusted_root, args.audience,
-                args.fail_after, args.front_port)
+                args.fail_after, args.front_port, front_args=front_args)
     env = h.start()
     # Detach: the servers keep running after this process exits (own sessions).
     for p in h.procs:
