@@ -99,7 +99,7 @@ func Run(ctx context.Context, found []*dists.Dist, opts Options) (*Result, error
 		return nil, errors.New("no distributions to sign")
 	}
 	res := &Result{}
-	plan, err := makePlan(found, opts, res)
+	plan, err := makePlan(found, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ type plan struct {
 	dists    []*dists.Dist
 	jobs     []job
 	identity verification.Identity
-	build    *provenance.GitHubBuild // nil: no SLSA provenance (not GitHub)
+	build    provenance.Build // the GitHub Actions run or GitLab CI job the SLSA provenance describes
 }
 
 func (p *plan) paths() []string {
@@ -54,18 +54,28 @@ func (p *plan) paths() []string {
 	return out
 }
 
-func makePlan(found []*dists.Dist, opts Options, res *Result) (*plan, error) {
+func makePlan(found []*dists.Dist, opts Options) (*plan, error) {
 	id, err := verification.ExpectedIdentity(opts.Token, opts.ServerURL)
 	if err != nil {
 		return nil, err
 	}
 	p := &plan{dists: found, identity: id}
-	if opts.Token.Provider() == idtoken.GitHubActions {
-		if p.build, err = provenance.GitHubBuildFromClaims(opts.Token.Claims, opts.ServerURL); err != nil {
+	switch opts.Token.Provider() {
+	case idtoken.GitHubActions:
+		b, err := provenance.GitHubBuildFromClaims(opts.Token.Claims, opts.ServerURL)
+		if err != nil {
 			return nil, err
 		}
-	} else {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("no SLSA provenance: attest-publish builds it for GitHub Actions tokens, this one is from %s", opts.Token.Issuer()))
+		p.build = b
+	case idtoken.GitLabCI:
+		b, err := provenance.GitLabBuildFromClaims(opts.Token.Claims)
+		if err != nil {
+			return nil, err
+		}
+		p.build = b
+	default:
+		// ExpectedIdentity refuses such tokens already.
+		return nil, fmt.Errorf("identity token from %s is neither a GitHub Actions nor a GitLab CI token: no SLSA provenance can describe its build", opts.Token.Issuer())
 	}
 	var all []provenance.Subject
 	for _, d := range found {
@@ -77,21 +87,17 @@ func makePlan(found []*dists.Dist, opts Options, res *Result) (*plan, error) {
 			return nil, err
 		}
 		p.jobs = append(p.jobs, job{kind: kindPublish, dist: d, path: d.Path + dists.PublishAttestationSuffix, statement: publish})
-		if p.build != nil {
-			slsa, err := provenance.SLSAStatement(p.build, subject)
-			if err != nil {
-				return nil, err
-			}
-			p.jobs = append(p.jobs, job{kind: kindSLSA, dist: d, path: d.Path + dists.SLSAAttestationSuffix, statement: slsa})
-		}
-	}
-	if p.build != nil {
-		release, err := provenance.SLSAStatement(p.build, all...)
+		slsa, err := provenance.SLSAStatement(p.build, subject)
 		if err != nil {
 			return nil, err
 		}
-		p.jobs = append(p.jobs, job{kind: kindProvenance, path: filepath.Join(opts.OutputDir, dists.ProvenanceBundleName), statement: release})
+		p.jobs = append(p.jobs, job{kind: kindSLSA, dist: d, path: d.Path + dists.SLSAAttestationSuffix, statement: slsa})
 	}
+	release, err := provenance.SLSAStatement(p.build, all...)
+	if err != nil {
+		return nil, err
+	}
+	p.jobs = append(p.jobs, job{kind: kindProvenance, path: filepath.Join(opts.OutputDir, dists.ProvenanceBundleName), statement: release})
 	return p, nil
 }
 

@@ -2,6 +2,7 @@ package attest
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -9,8 +10,12 @@ import (
 	"runtime"
 	"sync"
 
+	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/attest-publish/attest-publish/internal/pep740"
 	"github.com/attest-publish/attest-publish/internal/provenance"
 	"github.com/attest-publish/attest-publish/internal/signing"
 	"github.com/attest-publish/attest-publish/internal/verification"
@@ -52,7 +57,9 @@ func selfVerify(trust *signing.Trust, services *signing.Services, p *plan, signe
 // verifyOutput verifies one output as written: a bundle or the release
 // provenance with the bundle verifier, a PEP 740 attestation by the rules
 // publish applies before uploading it (verification.Verifier.Attestation),
-// each DSSE output's payload being the statement that was built.
+// each DSSE output's payload being the statement that was built, and each
+// SLSA provenance agreeing with the certificate field by field, as verify
+// checks it (verification.ProvenanceConsistency).
 func verifyOutput(s *signedOutput, p *plan, bundles, attestations *verification.Verifier) error {
 	data, err := os.ReadFile(s.pending.temp)
 	if err != nil {
@@ -79,6 +86,9 @@ func verifyOutput(s *signedOutput, p *plan, bundles, attestations *verification.
 		if !bytes.Equal(a.Envelope.Statement, s.job.statement) {
 			return errors.New("statement: the signed payload is not the statement that was built")
 		}
+		if s.job.kind == kindSLSA {
+			return attestationConsistent(a)
+		}
 		return nil
 	case kindProvenance:
 		b, err := loadBundle(data)
@@ -99,9 +109,37 @@ func verifyOutput(s *signedOutput, p *plan, bundles, attestations *verification.
 		if env := b.GetDsseEnvelope(); env == nil || !bytes.Equal(env.GetPayload(), s.job.statement) {
 			return errors.New("statement: the signed payload is not the statement that was built")
 		}
+		if res.Signature == nil || res.Signature.Certificate == nil {
+			return errors.New("provenance consistency: no signing certificate")
+		}
+		if err := verification.ProvenanceConsistency(res.Statement, res.Signature.Certificate.Extensions); err != nil {
+			return fmt.Errorf("provenance consistency: %w", err)
+		}
 		return nil
 	}
 	return fmt.Errorf("unknown output kind %d", s.job.kind)
+}
+
+// attestationConsistent checks the SLSA provenance of a verified PEP 740
+// attestation against its certificate, as verify does: every field the
+// build type ties to a certificate extension must agree with it.
+func attestationConsistent(a *pep740.Attestation) error {
+	cert, err := x509.ParseCertificate(a.VerificationMaterial.Certificate)
+	if err != nil {
+		return fmt.Errorf("provenance consistency: parsing the certificate: %w", err)
+	}
+	ext, err := certificate.ParseExtensions(cert.Extensions)
+	if err != nil {
+		return fmt.Errorf("provenance consistency: reading the certificate's extensions: %w", err)
+	}
+	var st intoto.Statement
+	if err := protojson.Unmarshal(a.Envelope.Statement, &st); err != nil {
+		return fmt.Errorf("provenance consistency: parsing the statement: %w", err)
+	}
+	if err := verification.ProvenanceConsistency(&st, ext); err != nil {
+		return fmt.Errorf("provenance consistency: %w", err)
+	}
+	return nil
 }
 
 // loadBundle parses a Sigstore bundle read back from disk.

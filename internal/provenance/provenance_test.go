@@ -1,6 +1,7 @@
 package provenance
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -12,7 +13,12 @@ import (
 
 func loadClaims(t *testing.T) idtoken.Claims {
 	t.Helper()
-	data, err := os.ReadFile("testdata/github-claims.json")
+	return loadClaimsFile(t, "testdata/github-claims.json")
+}
+
+func loadClaimsFile(t *testing.T, path string) idtoken.Claims {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,13 +43,47 @@ func TestSLSAStatementGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := SLSAStatement(b,
+	checkGolden(t, b, "testdata/slsa-statement.golden.json",
 		Subject{Name: "octo_repo-1.2.3-py3-none-any.whl", SHA256: digest(1)},
 		Subject{Name: "octo_repo-1.2.3.tar.gz", SHA256: digest(2)})
+}
+
+// TestGitLabSLSAStatementGolden checks the GitLab statement field for field
+// against the golden file, written by hand from
+// docs/buildtypes/gitlab-ci-v1.md for claims reconstructed from a real
+// gitlab.com Fulcio certificate (pypi-attestations' GitLab test asset, see
+// testdata/vectors/pep740-gitlab_oidc_project-0.0.3-wrong-workflow): each
+// value is the one Fulcio put in that certificate. The claims Fulcio does
+// not copy (user_*, pipeline_id, runner_id, ref_protected, ...) carry
+// invented values and must not appear.
+func TestGitLabSLSAStatementGolden(t *testing.T) {
+	b, err := GitLabBuildFromClaims(loadClaimsFile(t, "testdata/gitlab-claims.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden, err := os.ReadFile("testdata/slsa-statement.golden.json")
+	sdist, err := hex.DecodeString("c1ca9b0d85df1606451098233018534497bf584362e10e4a8c21dfaea92c02a8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := checkGolden(t, b, "testdata/slsa-statement-gitlab.golden.json",
+		Subject{Name: "gitlab_oidc_project-0.0.3-py3-none-any.whl", SHA256: digest(1)},
+		Subject{Name: "gitlab_oidc_project-0.0.3.tar.gz", SHA256: sdist})
+	for _, secret := range []string{"example-user", "user@example.com", "1548023411", "12270807"} {
+		if strings.Contains(string(got), secret) {
+			t.Errorf("statement carries %q, a claim Fulcio does not copy into the certificate", secret)
+		}
+	}
+}
+
+// checkGolden builds b's statement for subjects, compares it with the golden
+// file as JSON values and returns it.
+func checkGolden(t *testing.T, b Build, golden string, subjects ...Subject) []byte {
+	t.Helper()
+	got, err := SLSAStatement(b, subjects...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(golden)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,15 +91,16 @@ func TestSLSAStatementGolden(t *testing.T) {
 	if err := json.Unmarshal(got, &gotV); err != nil {
 		t.Fatalf("statement is not JSON: %v", err)
 	}
-	if err := json.Unmarshal(golden, &wantV); err != nil {
+	if err := json.Unmarshal(want, &wantV); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(gotV, wantV) {
-		t.Errorf("statement differs from golden\n got: %s\nwant: %s", got, golden)
+		t.Errorf("statement differs from %s\n got: %s\nwant: %s", golden, got, want)
 	}
 	if !strings.HasPrefix(string(got), `{"_type":"https://in-toto.io/Statement/v1","subject":[`) {
 		t.Errorf("statement should be compact with _type first: %.80s", got)
 	}
+	return got
 }
 
 func TestPublishStatement(t *testing.T) {
@@ -116,6 +157,71 @@ func TestGitHubBuildFromClaims(t *testing.T) {
 			}
 			if b.WorkflowPath() != tt.wantPath || b.WorkflowFile() != tt.wantFile || b.Identity() != tt.wantIdent {
 				t.Errorf("path %q file %q identity %q", b.WorkflowPath(), b.WorkflowFile(), b.Identity())
+			}
+		})
+	}
+}
+
+func TestGitLabBuildFromClaims(t *testing.T) {
+	full := loadClaimsFile(t, "testdata/gitlab-claims.json")
+	const repo = "https://gitlab.com/facutuesca/gitlab-oidc-project"
+	tests := []struct {
+		name    string
+		edit    func(idtoken.Claims)
+		wantErr string
+		// want: repository URL, ref, config path, identity, invocation id
+		want [5]string
+	}{
+		{name: "branch pipeline on gitlab.com", want: [5]string{repo, "refs/heads/main", ".gitlab-ci.yml",
+			"https://gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main", repo + "/-/jobs/8415754949"}},
+		{name: "tag pipeline, config in a subdirectory, tag containing @", edit: func(c idtoken.Claims) {
+			c["ref"], c["ref_type"], c["ref_path"] = "pkg@1.0", "tag", "refs/tags/pkg@1.0"
+			c["ci_config_ref_uri"] = "gitlab.com/facutuesca/gitlab-oidc-project//ci/release.yml@refs/tags/pkg@1.0"
+		}, want: [5]string{repo, "refs/tags/pkg@1.0", "ci/release.yml",
+			"https://gitlab.com/facutuesca/gitlab-oidc-project//ci/release.yml@refs/tags/pkg@1.0", repo + "/-/jobs/8415754949"}},
+		{name: "self-managed instance in a subgroup", edit: func(c idtoken.Claims) {
+			c["project_path"] = "group/sub/proj"
+			c["ci_config_ref_uri"] = "gitlab.example.com/group/sub/proj//.gitlab-ci.yml@refs/heads/main"
+		}, want: [5]string{"https://gitlab.example.com/group/sub/proj", "refs/heads/main", ".gitlab-ci.yml",
+			"https://gitlab.example.com/group/sub/proj//.gitlab-ci.yml@refs/heads/main", "https://gitlab.example.com/group/sub/proj/-/jobs/8415754949"}},
+		{name: "numeric ids", edit: func(c idtoken.Claims) { c["project_id"], c["job_id"] = float64(55235664), json.Number("8415754949") },
+			want: [5]string{repo, "refs/heads/main", ".gitlab-ci.yml",
+				"https://gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main", repo + "/-/jobs/8415754949"}},
+		{name: "missing claims", edit: func(c idtoken.Claims) { delete(c, "ci_config_sha"); delete(c, "job_id") },
+			wantErr: "ci_config_sha, job_id"},
+		{name: "CI config in another project", edit: func(c idtoken.Claims) {
+			c["ci_config_ref_uri"] = "gitlab.com/facutuesca/shared-ci//.gitlab-ci.yml@refs/heads/main"
+		}, wantErr: "the CI config is not in the project"},
+		{name: "single slash before the config path", edit: func(c idtoken.Claims) {
+			c["ci_config_ref_uri"] = "gitlab.com/facutuesca/gitlab-oidc-project/.gitlab-ci.yml@refs/heads/main"
+		}, wantErr: "is not <host>/facutuesca/gitlab-oidc-project//<CI config path>@<ref>"},
+		{name: "no ref", edit: func(c idtoken.Claims) {
+			c["ci_config_ref_uri"] = "gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml"
+		}, wantErr: "is not <host>/"},
+		{name: "unknown ref type", edit: func(c idtoken.Claims) { c["ref_type"] = "merge_request" }, wantErr: `ref_type claim "merge_request"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := idtoken.Claims{}
+			for k, v := range full {
+				c[k] = v
+			}
+			if tt.edit != nil {
+				tt.edit(c)
+			}
+			b, err := GitLabBuildFromClaims(c)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := [5]string{b.RepositoryURL(), b.Ref, b.ConfigPath(), b.Identity(), b.InvocationID()}
+			if got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
 			}
 		})
 	}

@@ -74,9 +74,18 @@ func (b *GitHubBuild) SLSAPredicate() (*slsa.Provenance, error) {
 	}, nil
 }
 
+// Build is a CI run SLSA provenance can describe: a GitHub Actions workflow
+// run (GitHubBuild) or a GitLab CI/CD job (GitLabBuild).
+type Build interface {
+	// Identity is the certificate identity (SAN) Fulcio gives the run.
+	Identity() string
+	// SLSAPredicate returns the run's SLSA v1 provenance predicate.
+	SLSAPredicate() (*slsa.Provenance, error)
+}
+
 // SLSAStatement returns the compact JSON of an in-toto Statement v1 carrying
 // SLSA v1 provenance of b for subjects.
-func SLSAStatement(b *GitHubBuild, subjects ...Subject) ([]byte, error) {
+func SLSAStatement(b Build, subjects ...Subject) ([]byte, error) {
 	pred, err := b.SLSAPredicate()
 	if err != nil {
 		return nil, err

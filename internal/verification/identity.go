@@ -77,18 +77,20 @@ func ExpectedIdentity(tok *idtoken.Token, serverURL string) (Identity, error) {
 			},
 		}, nil
 	case idtoken.GitLabCI:
-		// ci_config_ref_uri is <instance host>/<project>//<config>@<ref>;
-		// Fulcio builds the repository URI from that host, not the issuer.
+		// ci_config_ref_uri is <instance host>/<project>//<config>@<ref>,
+		// and the SAN pins it exactly. Fulcio fills the Source Repository
+		// URI from its url template value, not from a claim: https://gitlab.com
+		// unless the Fulcio's operator configured the instance's own (public
+		// Fulcio certifies dev.gitlab.org, ops.gitlab.net and
+		// gitlab.archlinux.org jobs with https://gitlab.com/<project>), so it
+		// is required only for gitlab.com.
 		configURI := c.String("ci_config_ref_uri")
 		host, _, _ := strings.Cut(configURI, "/")
-		return Identity{
-			SAN:    "https://" + configURI,
-			Issuer: iss,
-			Extensions: certificate.Extensions{
-				SourceRepositoryURI:    "https://" + host + "/" + c.String("project_path"),
-				SourceRepositoryDigest: c.String("sha"),
-			},
-		}, nil
+		ext := certificate.Extensions{SourceRepositoryDigest: c.String("sha")}
+		if host == "gitlab.com" {
+			ext.SourceRepositoryURI = "https://gitlab.com/" + c.String("project_path")
+		}
+		return Identity{SAN: "https://" + configURI, Issuer: iss, Extensions: ext}, nil
 	}
 	return Identity{}, fmt.Errorf("identity token from %s is neither a GitHub Actions nor a GitLab CI token: cannot tell which identity to require", iss)
 }

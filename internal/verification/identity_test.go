@@ -24,7 +24,12 @@ func TestExpectedIdentity(t *testing.T) {
 			wantSAN: "https://acme.ghe.com/o/r/.github/workflows/r.yml@refs/heads/main", wantRepo: "https://acme.ghe.com/o/r"},
 		{name: "gitlab self-managed", claims: idtoken.Claims{"iss": "https://gitlab.example.org",
 			"ci_config_ref_uri": "gitlab.example.org/g/sub/p//ci/release.yml@refs/tags/v2", "project_path": "g/sub/p", "sha": "abc"},
-			wantSAN: "https://gitlab.example.org/g/sub/p//ci/release.yml@refs/tags/v2", wantRepo: "https://gitlab.example.org/g/sub/p"},
+			// Fulcio writes its url template value in the repository URI:
+			// not required off gitlab.com, where the SAN names the instance.
+			wantSAN: "https://gitlab.example.org/g/sub/p//ci/release.yml@refs/tags/v2", wantRepo: ""},
+		{name: "gitlab.com", claims: idtoken.Claims{"iss": "https://gitlab.com",
+			"ci_config_ref_uri": "gitlab.com/g/p//.gitlab-ci.yml@refs/heads/main", "project_path": "g/p", "sha": "abc"},
+			wantSAN: "https://gitlab.com/g/p//.gitlab-ci.yml@refs/heads/main", wantRepo: "https://gitlab.com/g/p"},
 		{name: "other issuer", claims: idtoken.Claims{"iss": "https://accounts.example.com", "email": "a@example.com"}, wantErr: "neither"},
 		{name: "no issuer", claims: idtoken.Claims{"job_workflow_ref": "o/r/x.yml@main"}, wantErr: "no issuer"},
 	}

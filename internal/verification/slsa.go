@@ -32,6 +32,10 @@ type provenanceFacts struct {
 	workflow    map[string]string // externalParameters.workflow (v1 actions build types)
 	entryPoint  string            // v0.2 configSource.entryPoint
 	hasProvInfo bool
+	// predicateType and predicate are the statement's, for build types
+	// read field by field (BuildTypeGitLabCI).
+	predicateType string
+	predicate     *structpb.Struct
 }
 
 // str is the string at path in a predicate, or "" when there is none.
@@ -58,6 +62,7 @@ func readProvenance(st *intoto.Statement) provenanceFacts {
 	if pred == nil {
 		return f
 	}
+	f.predicateType, f.predicate = st.GetPredicateType(), pred
 	switch {
 	case strings.HasPrefix(st.GetPredicateType(), "https://slsa.dev/provenance/v1"):
 		f.hasProvInfo = true
@@ -159,13 +164,31 @@ func (c *Checker) checkProvenance(st *intoto.Statement, ir *itemResult, m Materi
 	return nil
 }
 
+// ProvenanceConsistency is the provenance-consistency check of a Checker
+// on its own: it checks that the SLSA provenance in st agrees with the
+// extensions of the certificate that signed it (see consistent). A
+// statement that is not SLSA provenance passes.
+func ProvenanceConsistency(st *intoto.Statement, ext certificate.Extensions) error {
+	f := readProvenance(st)
+	if !f.hasProvInfo {
+		return nil
+	}
+	return consistent(f, ext)
+}
+
 // consistent checks that provenance agrees with the certificate that
-// signed it. For the GitHub Actions build types the workflow repository,
+// signed it. Provenance of attest-publish's GitLab CI build type is
+// checked field by field, every field against the certificate extension
+// Fulcio copied it from, and must carry no other field (consistentGitLab).
+// For the GitHub Actions build types the workflow repository,
 // ref and path and the resolved source commit must equal the certificate's
 // Source Repository URI, Ref and Digest and Build Config URI; for SLSA v0.2
 // the config source must name the certificate's repository, ref and commit.
 // Fields the certificate lacks (non-GitHub signers) are not compared.
 func consistent(f provenanceFacts, ext certificate.Extensions) error {
+	if f.buildType == BuildTypeGitLabCI {
+		return consistentGitLab(f, ext)
+	}
 	if ext.SourceRepositoryURI == "" {
 		return nil
 	}

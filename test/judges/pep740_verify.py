@@ -4,10 +4,14 @@
 Usage::
 
     python pep740_verify.py --trusted-root trusted_root.json \\
-        --issuer http://127.0.0.1:8090 \\
+        --issuer http://127.0.0.1:8090 [--kind github|gitlab] \\
         --repository octo-org/octo-repo --workflow release.yml \\
         [--environment NAME] [--server-url https://github.com] \\
         DIST ATTESTATION [ATTESTATION ...]
+
+``--kind gitlab`` judges with PyPI's GitLab Trusted Publisher: ``--repository`` is
+the project path (namespace/project) and ``--workflow`` the CI config file path
+(e.g. ``.gitlab-ci.yml``).
 
 Exit status 0 only if every attestation verifies for DIST and the set obeys
 PyPI's upload rules; 1 if any check fails; 2 on usage errors.
@@ -46,6 +50,11 @@ private, offline Sigstore instance, the third for a format newer than the librar
    replaced by ``OIDCIssuerV2(--issuer)``. The Source Repository URI check and the
    Build Config URI == ``https://github.com/<repo>/.github/workflows/<workflow>@<ref or
    sha>`` check are the library's own code.
+   ``GitLabPublisher`` likewise pins ``https://gitlab.com``; ``IssuerGitLabPublisher``
+   reuses the library's ``_GitLabTrustedPublisherPolicy`` with the same one swap. Its
+   Source Repository URI == ``https://gitlab.com/<project>`` check and its Build Config
+   URI == ``https://gitlab.com/<project>//<CI config path>@<sha or ref>`` check (both
+   the Source Repository Digest and Ref must exist) are the library's own code.
 
 3. Timestamps. An attestation logged in Rekor v2 carries RFC 3161 timestamps in
    ``verification_material.timestamps`` (base64 DER tokens, the bundle's
@@ -56,8 +65,9 @@ private, offline Sigstore instance, the third for a format newer than the librar
    A library release that models the field is used unchanged.
 
 ``--environment`` is recorded on the publisher (as PyPI does) but, exactly like PyPI,
-it is *not* checked against the certificate: pypi-attestations' GitHub policy ignores
-it (PyPI checks the environment on the OIDC token when it mints the upload token).
+it is *not* checked against the certificate: pypi-attestations' GitHub and GitLab
+policies ignore it (PyPI checks the environment on the OIDC token when it mints the
+upload token).
 """
 
 from __future__ import annotations
@@ -84,6 +94,7 @@ from pypi_attestations import (
     AttestationType,
     Distribution,
     GitHubPublisher,
+    GitLabPublisher,
 )
 from rfc3161_client import decode_timestamp_response
 from sigstore.models import Bundle, TrustedRoot
@@ -107,7 +118,7 @@ def _swap_issuer(subpolicy: Any, issuer: str) -> policy.AllOf:
     children = getattr(subpolicy, "_children", None)
     if not isinstance(subpolicy, policy.AllOf) or children is None:
         raise RuntimeError(
-            "pypi-attestations' GitHub policy no longer has an AllOf baseline "
+            "pypi-attestations' publisher policy no longer has an AllOf baseline "
             f"sub-policy (got {type(subpolicy).__name__}); update pep740_verify.py"
         )
     swapped = [
@@ -205,6 +216,33 @@ class IssuerGitHubPublisher(GitHubPublisher):
             )
         return ServerURLGitHubTrustedPublisherPolicy(
             self.repository, self.workflow, self.issuer, self.server_url
+        )
+
+
+class IssuerGitLabTrustedPublisherPolicy(_pa_impl._GitLabTrustedPublisherPolicy):
+    """pypi-attestations' GitLab Trusted Publisher policy with a different issuer.
+
+    Everything (Source Repository URI, Build Config URI against Source Repository
+    Digest/Ref) is the library's code; only the issuer child policy is swapped.
+    """
+
+    def __init__(self, repository: str, workflow_filepath: str, issuer: str) -> None:
+        super().__init__(repository, workflow_filepath)
+        self._subpolicy = _swap_issuer(self._subpolicy, issuer)
+
+
+class IssuerGitLabPublisher(GitLabPublisher):
+    """A ``GitLabPublisher`` whose certificates come from another OIDC issuer.
+
+    It is still a ``GitLabPublisher`` (kind "GitLab"), so ``Attestation.verify`` takes
+    its publisher branch and calls ``_as_policy()`` exactly as for PyPI's publishers.
+    """
+
+    issuer: str = "https://gitlab.com"
+
+    def _as_policy(self) -> Any:
+        return IssuerGitLabTrustedPublisherPolicy(
+            self.repository, self.workflow_filepath, self.issuer
         )
 
 
@@ -421,10 +459,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--trusted-root", required=True, help="Sigstore trusted_root.json")
     ap.add_argument("--issuer", required=True, help="expected OIDC issuer of the signing certificate")
-    ap.add_argument("--repository", required=True, help="GitHub owner/repo of the Trusted Publisher")
-    ap.add_argument("--workflow", required=True, help="workflow file name, e.g. release.yml")
-    ap.add_argument("--environment", default=None, help="GitHub environment (recorded, not checked: see --help text)")
-    ap.add_argument("--server-url", default=DEFAULT_SERVER_URL, help="GitHub server URL (default %(default)s)")
+    ap.add_argument("--kind", choices=("github", "gitlab"), default="github",
+                    help="Trusted Publisher platform (default %(default)s)")
+    ap.add_argument("--repository", required=True,
+                    help="GitHub owner/repo, or GitLab namespace/project, of the Trusted Publisher")
+    ap.add_argument("--workflow", required=True,
+                    help="GitHub workflow file name (release.yml), or GitLab CI config path (.gitlab-ci.yml)")
+    ap.add_argument("--environment", default=None, help="deployment environment (recorded, not checked: see --help text)")
+    ap.add_argument("--server-url", default=DEFAULT_SERVER_URL, help="GitHub server URL (default %(default)s; GitHub only)")
     ap.add_argument("dist", metavar="DIST")
     ap.add_argument("attestations", metavar="ATTESTATION", nargs="+")
     args = ap.parse_args(argv)
@@ -438,19 +480,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{dist_path}: FAIL: not a valid distribution filename: {e}")
         return 1
 
-    publisher = IssuerGitHubPublisher(
-        repository=args.repository,
-        workflow=args.workflow,
-        environment=args.environment,
-        issuer=args.issuer,
-        server_url=args.server_url,
-    )
+    publisher: Any
+    if args.kind == "gitlab":
+        if args.server_url != DEFAULT_SERVER_URL:
+            ap.error("--server-url is for GitHub publishers: PyPI's GitLab publisher is gitlab.com's")
+        publisher = IssuerGitLabPublisher(
+            repository=args.repository,
+            workflow_filepath=args.workflow,
+            environment=args.environment,
+            issuer=args.issuer,
+        )
+        described = (
+            f"GitLab repository={args.repository} workflow_filepath={args.workflow} "
+            f"environment={args.environment} issuer={args.issuer}"
+        )
+    else:
+        publisher = IssuerGitHubPublisher(
+            repository=args.repository,
+            workflow=args.workflow,
+            environment=args.environment,
+            issuer=args.issuer,
+            server_url=args.server_url,
+        )
+        described = (
+            f"GitHub repository={args.repository} workflow={args.workflow} "
+            f"environment={args.environment} issuer={args.issuer} server={args.server_url}"
+        )
     verifier = load_verifier(args.trusted_root)
 
     print(
         f"pypi-attestations {pypi_attestations.__version__}: {dist.name} sha256={dist.digest}\n"
-        f"publisher: GitHub repository={args.repository} workflow={args.workflow} "
-        f"environment={args.environment} issuer={args.issuer} server={args.server_url}"
+        f"publisher: {described}"
     )
     if args.environment:
         print("note: like PyPI, the environment is not checked against the certificate")

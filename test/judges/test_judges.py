@@ -18,7 +18,10 @@ Coverage of the pep740-* vectors (test_every_pep740_vector_is_covered enforces i
   under test are still the library's real ones.
 * gitlab_oidc_project is a GitLab publisher. It is checked with the library's unchanged
   ``GitLabPublisher`` (fails with wrong.yml, passes with .gitlab-ci.yml), and the GitHub
-  CLI judge must reject it.
+  CLI judge must reject it. The CLI judge's ``--kind gitlab`` (the library's GitLab
+  policy with only the issuer swapped) must judge it as the library does: pass with
+  .gitlab-ci.yml and issuer https://gitlab.com, fail with another CI config path,
+  another project or another issuer.
 """
 
 from __future__ import annotations
@@ -314,6 +317,65 @@ def test_pep740_gitlab_case(offline_env):
     p = pep740_cli(offline_env, d / e["trusted_root"], d / e["artifact"], *att, issuer="https://gitlab.com",
                    repository=pub["repository"], workflow=".gitlab-ci.yml")
     assert p.returncode == 1 and "OIDCSourceRepositoryURI does not match" in p.stdout
+
+
+GITLAB_CASE = "pep740-gitlab_oidc_project-0.0.3-wrong-workflow"
+GITLAB_PROJECT = "facutuesca/gitlab-oidc-project"
+
+
+def _gitlab_cli(env, *, issuer="https://gitlab.com", repository=GITLAB_PROJECT, workflow=".gitlab-ci.yml", extra=()):
+    e = expected(GITLAB_CASE)
+    d = case(GITLAB_CASE)
+    return pep740_cli(env, d / e["trusted_root"], d / e["artifact"], d / e["attestation"], issuer=issuer,
+                      repository=repository, workflow=workflow, extra=("--kind", "gitlab", *extra))
+
+
+def test_pep740_gitlab_cli_passes_like_the_library(offline_env):
+    p = _gitlab_cli(offline_env)
+    assert p.returncode == 0, p.stdout
+    assert "publisher: GitLab repository=facutuesca/gitlab-oidc-project workflow_filepath=.gitlab-ci.yml" in p.stdout
+    assert f"predicateType={PUBLISH}" in p.stdout and "RESULT: PASS" in p.stdout
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"workflow": "wrong.yml"},
+         "does not match expected Trusted Publisher (wrong.yml @ facutuesca/gitlab-oidc-project)"),
+        ({"workflow": "ci/.gitlab-ci.yml"}, "does not match expected Trusted Publisher"),
+        ({"repository": "facutuesca/other-project"}, "OIDCSourceRepositoryURI does not match"),
+        ({"repository": "facutuesca/GitLab-OIDC-Project"}, "OIDCSourceRepositoryURI does not match"),
+        ({"issuer": LOCAL_ISSUER + "/gitlab"},
+         "OIDCIssuerV2 does not match (got https://gitlab.com, expected http://127.0.0.1:8090/gitlab)"),
+    ],
+    ids=["wrong-config-file", "config-in-other-directory", "other-project", "project-case", "other-issuer"],
+)
+def test_pep740_gitlab_cli_rejects(offline_env, kw, message):
+    p = _gitlab_cli(offline_env, **kw)
+    assert p.returncode == 1
+    assert "verdict=FAIL" in p.stdout and message in p.stdout
+
+
+def test_pep740_gitlab_cli_has_no_server_url(offline_env):
+    p = _gitlab_cli(offline_env, extra=("--server-url", "https://gitlab.example.com"))
+    assert p.returncode == 2 and "--server-url is for GitHub publishers" in p.stderr
+
+
+def test_gitlab_issuer_policy_is_the_library_policy_with_only_the_issuer_swapped():
+    lib = GitLabPublisher(repository="g/sub/p", workflow_filepath="ci/release.yml")._as_policy()
+    ours = J.IssuerGitLabPublisher(repository="g/sub/p", workflow_filepath="ci/release.yml",
+                                   issuer=LOCAL_ISSUER + "/gitlab")._as_policy()
+    assert isinstance(ours, type(lib))
+    a, b = lib._subpolicy._children, ours._subpolicy._children
+    assert [type(x) for x in a] == [type(x) for x in b]
+    for x, y in zip(a, b):
+        if isinstance(x, policy.OIDCIssuerV2):
+            assert (x._value, y._value) == ("https://gitlab.com", LOCAL_ISSUER + "/gitlab")
+        else:
+            assert x._value == y._value
+    assert (ours._repository, ours._workflow_filepath) == (lib._repository, lib._workflow_filepath)
+    # It is a GitLabPublisher, so Attestation.verify takes the publisher branch.
+    assert isinstance(J.IssuerGitLabPublisher(repository="g/p", workflow_filepath=".gitlab-ci.yml"), GitLabPublisher)
 
 
 @pytest.mark.parametrize("name", sorted(EMAIL_CASES))
