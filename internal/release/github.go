@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/ghattest"
+	"github.com/attest-publish/attest-publish/internal/idtoken"
 )
 
 // attestToGitHub stores the release provenance bundle signing made with
@@ -17,8 +19,11 @@ func (p *pipeline) attestToGitHub(ctx context.Context) error {
 		return nil
 	}
 	signed := p.res.Signed
+	if p.signer != idtoken.GitHubActions {
+		return fmt.Errorf("attest-to-github: GitHub's attestations API holds provenance of GitHub Actions runs, and this release was signed by a %s job: turn attest-to-github off (the release provenance is %s)", p.signer, dists.ProvenanceBundleName)
+	}
 	if signed == nil || signed.Provenance == "" {
-		return errors.New("attest-to-github: no release provenance bundle was made (SLSA provenance needs GitHub Actions' identity)")
+		return errors.New("attest-to-github: no release provenance bundle was made")
 	}
 	owner, repo, err := ghattest.SplitRepo(o.Repository)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/attest-publish/attest-publish/internal/idtoken"
 	"github.com/attest-publish/attest-publish/internal/signing"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
@@ -45,6 +46,8 @@ type pipeline struct {
 	// trust is the Sigstore trust signing used: publish verifies against
 	// its trusted root.
 	trust *signing.Trust
+	// signer is the CI system whose token signed.
+	signer idtoken.Provider
 }
 
 func (p *pipeline) run(ctx context.Context) error {

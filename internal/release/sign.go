@@ -40,6 +40,7 @@ func (p *pipeline) sign(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.signer = tok.Provider()
 	if err := p.preflight(ctx, tok, found); err != nil {
 		return err
 	}

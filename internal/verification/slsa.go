@@ -250,7 +250,8 @@ func consistent(f provenanceFacts, ext certificate.Extensions) error {
 // the Build Config URI names the workflow (GitHub:
 // https://github.com/<repo>/.github/workflows/<file>@<ref>; GitLab:
 // https://gitlab.com/<project>//<path>@<ref>) at the certificate's Source
-// Repository Ref or Digest.
+// Repository Ref or Digest. Both are compared exactly, case included, as
+// pypi-attestations' publisher policies compare them.
 func checkPublisher(pub *Publisher, ext certificate.Extensions) error {
 	var base, cfgPrefix string
 	switch pub.Kind {
@@ -263,11 +264,11 @@ func checkPublisher(pub *Publisher, ext certificate.Extensions) error {
 	default:
 		return fmt.Errorf("unknown publisher kind %q", pub.Kind)
 	}
-	if !strings.EqualFold(ext.SourceRepositoryURI, base) {
-		return fmt.Errorf("certificate source repository %q, want %q", ext.SourceRepositoryURI, base)
+	if ext.SourceRepositoryURI != base {
+		return fmt.Errorf("certificate source repository %q, want %q (exactly, case included)", ext.SourceRepositoryURI, base)
 	}
 	cfg := ext.BuildConfigURI
-	if len(cfg) < len(cfgPrefix) || !strings.EqualFold(cfg[:len(cfgPrefix)], cfgPrefix) {
+	if !strings.HasPrefix(cfg, cfgPrefix) {
 		return fmt.Errorf("certificate build config %q is not workflow %s of %s", cfg, pub.Workflow, pub.Repository)
 	}
 	ref := cfg[len(cfgPrefix):]
