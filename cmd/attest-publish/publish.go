@@ -26,22 +26,22 @@ type publishFlags struct {
 // verify-metadata) are left out and their values are copied from sign's by
 // release.
 func (f *publishFlags) register(fs *flag.FlagSet, shared bool) {
-	fs.StringVar(&f.repositoryURL, "repository-url", publish.DefaultRepositoryURL, "legacy upload API of the index")
+	fs.StringVar(&f.repositoryURL, "repository-url", publish.DefaultRepositoryURL, "legacy upload API of the index (GitLab's PyPI registry: ${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/pypi, with --user gitlab-ci-token)")
 	if !shared {
 		fs.StringVar(&f.packagesDir, "packages-dir", "dist", "directory holding the dists and their signing outputs")
 	}
-	fs.StringVar(&f.user, "user", "__token__", "upload username")
-	fs.StringVar(&f.password, "password", "", "API token or password; empty means trusted publishing (default $ATTEST_PUBLISH_PASSWORD, which keeps it out of argv)")
+	fs.StringVar(&f.user, "user", "__token__", "upload username: __token__ for an API token or trusted publishing; gitlab-ci-token for GitLab's PyPI registry with the job token ($CI_JOB_TOKEN, sent only to this GitLab instance's API)")
+	fs.StringVar(&f.password, "password", "", "API token or password; empty means trusted publishing, or $CI_JOB_TOKEN with --user gitlab-ci-token (default $ATTEST_PUBLISH_PASSWORD, which keeps it out of argv)")
 	fs.BoolVar(&f.skipExisting, "skip-existing", false, "count files the index already has as done")
 	if !shared {
 		fs.BoolVar(&f.verifyMetadata, "verify-metadata", true, "check each dist's metadata before uploading anything")
 	}
 	fs.BoolVar(&f.printHash, "print-hash", false, "print each dist's SHA-256 and BLAKE2b-256")
-	fs.BoolVar(&f.attestations, "attestations", true, "upload the PEP 740 attestations (dropped with a warning with a password unless given explicitly)")
+	fs.BoolVar(&f.attestations, "attestations", true, "upload the PEP 740 attestations (dropped with a warning with a password unless given explicitly; never sent to GitLab's PyPI registry, which ignores them)")
 	fs.BoolVar(&f.verbose, "verbose", false, "print hashes and more detail")
 	if !shared {
 		fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted root JSON to verify bundles and attestations before upload (required when attestations are sent)")
-		fs.StringVar(&f.identityToken, "identity-token", "", "OIDC identity token (default: $SIGSTORE_ID_TOKEN, else GitHub Actions' token); trusted publishing uses it only if its aud is exactly the index's audience, else $<AUDIENCE>_ID_TOKEN (such as $PYPI_ID_TOKEN) or GitHub Actions' token for that audience")
+		fs.StringVar(&f.identityToken, "identity-token", "", "OIDC identity token (default: $SIGSTORE_ID_TOKEN, else GitHub Actions' token); trusted publishing uses it only if its aud is exactly the index's audience, else $<AUDIENCE>_ID_TOKEN (such as $PYPI_ID_TOKEN; GitLab CI: declare both under the job's id_tokens) or GitHub Actions' token for that audience")
 	}
 	fs.StringVar(&f.certIdentity, "certificate-identity", "", "signer SAN every bundle and attestation must carry (default: the current CI token's identity)")
 	fs.StringVar(&f.certIssuer, "certificate-oidc-issuer", "", "OIDC issuer the signer must come from (with --certificate-identity)")
@@ -84,6 +84,7 @@ func (f *publishFlags) options(fs *flag.FlagSet, getenv func(string) string, std
 		},
 		GitHubActions: getenv("GITHUB_ACTIONS") == "true",
 		Out:           stdout,
+		Getenv:        getenv,
 	}
 	switch {
 	case !set["attestations"]:

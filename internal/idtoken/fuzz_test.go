@@ -135,6 +135,9 @@ func checkParse(t *testing.T, raw string) {
 		}
 	}
 	_ = tok.Issuer()
+	if tok.Provider() == GitLabCI && !tok.FromGitLab() {
+		t.Fatal("a GitLabCI token is not FromGitLab")
+	}
 	switch tok.Provider() {
 	case GitHubActions, GitLabCI, Other:
 	default:

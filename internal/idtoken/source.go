@@ -54,8 +54,16 @@ var (
 // audience: an explicit token for another audience (typically the Sigstore
 // token given for signing) is passed over, and the next source is tried; a
 // variable holding a token for another audience is an error. For
-// SigstoreAudience the token is taken as given (Fulcio checks its
-// audience, and private instances may expect another).
+// SigstoreAudience a token for one audience is taken as given (Fulcio
+// checks its audience, and private instances may expect another), but one
+// for several audiences is refused: a token goes only to the one service
+// it was issued for.
+//
+// A GitLab CI token (FromGitLab) without a ci_config_ref_uri claim is
+// refused, as Fulcio and PyPI would refuse it, and so is one another
+// instance issued than the job's (CI_SERVER_URL) in a GitLab CI job. In a
+// GitLab CI job (GITLAB_CI=true) a missing token is a *MissingTokenError,
+// whose message shows the id_tokens YAML to add.
 func Get(ctx context.Context, audience string, opts Options) (*Token, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -65,10 +73,23 @@ func Get(ctx context.Context, audience string, opts Options) (*Token, error) {
 	skipped := ""
 	if opts.Explicit != "" {
 		t, err := Parse(opts.Explicit)
-		if err != nil || !exact {
-			return t, err
+		if err != nil {
+			return nil, err
 		}
-		if err := t.CheckAudience(audience); err == nil {
+		const source = "the identity token given explicitly (--identity-token)"
+		switch {
+		case !exact:
+			if err := checkOneAudience(t); err != nil {
+				return nil, fmt.Errorf("%s: %w", source, err)
+			}
+			if err := checkGitLabClaims(t, audience, source, getenv); err != nil {
+				return nil, err
+			}
+			return t, nil
+		case t.CheckAudience(audience) == nil:
+			if err := checkGitLabClaims(t, audience, source, getenv); err != nil {
+				return nil, err
+			}
 			return t, nil
 		}
 		skipped = fmt.Sprintf("the identity token given explicitly (--identity-token) was not used: its audience is %s, not %q, and a token is sent only to the service it was issued for", quoteList(t.Claims.Audience()), audience)
@@ -86,8 +107,16 @@ func Get(ctx context.Context, audience string, opts Options) (*Token, error) {
 			if err := t.CheckAudience(audience); err != nil {
 				return nil, fmt.Errorf("reading %s: %w; set it to a token for audience %q (GitLab CI: id_tokens: %s: aud: %s)", envVar, err, audience, envVar, audience)
 			}
+		} else if err := checkOneAudience(t); err != nil {
+			return nil, fmt.Errorf("reading %s: %w; set it to a token for audience %q alone (GitLab CI: id_tokens: %s: aud: %s)", envVar, err, audience, envVar, audience)
+		}
+		if err := checkGitLabClaims(t, audience, "the identity token in "+envVar, getenv); err != nil {
+			return nil, err
 		}
 		return t, nil
+	}
+	if inGitLabCI(getenv) {
+		return nil, &MissingTokenError{Audience: audience, EnvVar: envVar, Skipped: skipped, getenv: getenv}
 	}
 	if getenv("GITHUB_ACTIONS") != "true" {
 		if !exact {
@@ -108,6 +137,15 @@ func Get(ctx context.Context, audience string, opts Options) (*Token, error) {
 	return fetchGitHub(ctx, audience, getenv, opts)
 }
 
+// checkOneAudience refuses a token for several audiences (each of them
+// could replay it), with an error wrapping ErrAudienceMismatch.
+func checkOneAudience(t *Token) error {
+	if aud, ok := t.Claims["aud"].([]any); ok && len(aud) > 1 {
+		return fmt.Errorf("%w: the token is for %d audiences %s; a token is sent only to the one service it was issued for, and every audience it names could replay it", ErrAudienceMismatch, len(aud), quoteList(t.Claims.Audience()))
+	}
+	return nil
+}
+
 // noTokenError is ErrNoToken for an audience other than Sigstore's, with a
 // message naming that audience and its variable.
 type noTokenError string
@@ -118,17 +156,22 @@ func (e noTokenError) Error() string { return string(e) }
 func (e noTokenError) Is(target error) bool { return target == ErrNoToken }
 
 // EnvVarFor names the environment variable that holds a token for
-// audience, as GitLab CI's id_tokens are conventionally named (and as the
-// id library reads them): the audience upper-cased, every character other
-// than an ASCII letter or digit replaced by "_", then "_ID_TOKEN"
-// ("sigstore" → SIGSTORE_ID_TOKEN, "pypi" → PYPI_ID_TOKEN).
+// audience, as GitLab CI's id_tokens are conventionally named and as the id
+// library (what twine and sigstore-python use) reads them: the audience
+// upper-cased, every character other than an ASCII letter, digit or "_"
+// replaced by "_", and a leading digit too, then "_ID_TOKEN" ("sigstore" →
+// SIGSTORE_ID_TOKEN, "pypi" → PYPI_ID_TOKEN, "testpypi" →
+// TESTPYPI_ID_TOKEN, "http://test.audience" → HTTP___TEST_AUDIENCE_ID_TOKEN).
+// Letters are upper-cased one by one (Unicode simple case mapping); the
+// few that Python's str.upper expands into several (such as "ß" → "SS")
+// become one "_", a difference no real audience meets.
 func EnvVarFor(audience string) string {
 	var b strings.Builder
-	for _, r := range audience {
+	for i, r := range strings.ToUpper(audience) {
 		switch {
-		case r >= 'a' && r <= 'z':
-			b.WriteRune(r - 'a' + 'A')
-		case (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'):
+		case (r >= 'A' && r <= 'Z') || r == '_':
+			b.WriteRune(r)
+		case r >= '0' && r <= '9' && i > 0:
 			b.WriteRune(r)
 		default:
 			b.WriteByte('_')

@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"io"
+	"os"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
@@ -35,9 +36,12 @@ type Options struct {
 	RepositoryURL string
 	// PackagesDir holds the dists and, next to them, their signing outputs.
 	PackagesDir string
-	// User is the upload username (default "__token__").
+	// User is the upload username (default "__token__"; GitLabJobTokenUser
+	// for GitLab's PyPI registry with the job token).
 	User string
-	// Password is an API token or password; empty means trusted publishing.
+	// Password is an API token or password; empty means trusted publishing
+	// (with the user "__token__"), or the job's CI_JOB_TOKEN with the user
+	// GitLabJobTokenUser.
 	Password string
 	// SkipExisting counts files the index already has as done.
 	SkipExisting bool
@@ -76,7 +80,21 @@ type Options struct {
 	Log io.Writer
 	// Warn receives warnings (default: "warning: …" lines on Log).
 	Warn func(msg string)
+	// Getenv reads the environment (default os.Getenv): CI_JOB_TOKEN and
+	// CI_API_V4_URL for GitLab's PyPI registry.
+	Getenv func(string) string
+
+	// jobToken is set when Password is the job's CI_JOB_TOKEN, which is sent
+	// only to this GitLab instance's API.
+	jobToken bool
+	// sigstoreIdentity is set when the signer required is the one of the
+	// Sigstore token (OIDC(ctx, "sigstore")).
+	sigstoreIdentity bool
 }
+
+// GitLabJobTokenUser is the username GitLab's package registries take with
+// a CI job token (CI_JOB_TOKEN) as the password.
+const GitLabJobTokenUser = "gitlab-ci-token"
 
 func (o *Options) setDefaults() {
 	if o.RepositoryURL == "" {
@@ -87,6 +105,17 @@ func (o *Options) setDefaults() {
 	}
 	if o.User == "" {
 		o.User = "__token__"
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if job := o.Getenv("CI_JOB_TOKEN"); job != "" {
+		// GitLab's PyPI registry takes the job token as the password of
+		// the user gitlab-ci-token, as twine is given it.
+		if o.User == GitLabJobTokenUser && o.Password == "" {
+			o.Password = job
+		}
+		o.jobToken = o.Password == job
 	}
 	if o.Out == nil {
 		o.Out = io.Discard

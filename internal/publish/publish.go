@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/attest-publish/attest-publish/internal/dists"
+	"github.com/attest-publish/attest-publish/internal/idtoken"
 	"github.com/attest-publish/attest-publish/internal/pypi"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
@@ -51,6 +52,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 // prepare does everything that must pass before the first upload.
 func prepare(ctx context.Context, o *Options, items []*item) error {
 	warn := o.Warn
+	if err := o.checkGitLab(); err != nil {
+		return err
+	}
 	if o.Password == "" && o.User != "__token__" {
 		return fmt.Errorf("user %q needs a password (trusted publishing uses the user __token__ and no password)", o.User)
 	}
@@ -79,11 +83,14 @@ func prepare(ctx context.Context, o *Options, items []*item) error {
 	if !send && !hasBundles(items) {
 		return nil
 	}
+	var tok *idtoken.Token
 	if o.Identity == nil {
 		if o.OIDC == nil {
 			return errors.New("cannot tell which signer to require: give --certificate-identity and --certificate-oidc-issuer, or run in CI with an identity token")
 		}
-		tok, err := o.OIDC(ctx, "sigstore")
+		o.sigstoreIdentity = true
+		var err error
+		tok, err = o.oidc(ctx, "sigstore")
 		if err != nil {
 			return fmt.Errorf("finding the signer to require: %w (or give --certificate-identity and --certificate-oidc-issuer)", err)
 		}
@@ -92,6 +99,18 @@ func prepare(ctx context.Context, o *Options, items []*item) error {
 			return fmt.Errorf("finding the signer to require: %w", err)
 		}
 		o.Identity = &id
+	}
+	if send {
+		// PyPI verifies GitLab attestations for gitlab.com only.
+		var err error
+		if send, err = selfManagedAttestations(o, tok); err != nil {
+			return err
+		}
+		if !send {
+			for _, it := range items {
+				it.attestations = nil
+			}
+		}
 	}
 	if err := verifyAll(ctx, o, items); err != nil {
 		return err
@@ -119,6 +138,9 @@ func hasBundles(items []*item) bool {
 // attestationsWanted decides whether attestations are sent, warning when
 // the default is overridden by the kind of run.
 func attestationsWanted(o *Options, warn func(string)) bool {
+	if IsGitLabRegistry(o.RepositoryURL) {
+		return gitlabAttestations(o, warn)
+	}
 	switch o.Attestations {
 	case AttestationsOn:
 		return true
@@ -144,7 +166,7 @@ func upload(ctx context.Context, o *Options, items []*item, rep *Report) error {
 		ts := &pypi.TokenSource{
 			Client:   o.Client,
 			IndexURL: o.RepositoryURL,
-			OIDC:     o.OIDC,
+			OIDC:     o.oidc,
 			Projects: []string{items[0].dist.Parsed.CanonicalName()},
 		}
 		// Mint before the first upload, so a refused exchange is reported
@@ -155,13 +177,18 @@ func upload(ctx context.Context, o *Options, items []*item, rep *Report) error {
 		}
 		auth = ts
 	}
-	index, indexErr := simpleIndex(o)
-	// find reads what the index's simple page lists under d's filename.
+	index, served, indexErr := lookupIndex(o)
+	// find reads what the index's simple page lists under d's filename
+	// (for GitLab's registry, only what it serves itself).
 	find := func(ctx context.Context, d *dists.Dist) (pypi.IndexFile, bool, error) {
 		if indexErr != nil {
 			return pypi.IndexFile{}, false, indexErr
 		}
-		return index.File(ctx, d.Parsed.CanonicalName(), d.Filename)
+		f, ok, err := index.File(ctx, d.Parsed.CanonicalName(), d.Filename)
+		if ok && !served(f) {
+			return pypi.IndexFile{}, false, nil
+		}
+		return f, ok, err
 	}
 	for i, it := range items {
 		e := rep.Entries[i]
@@ -181,7 +208,7 @@ func upload(ctx context.Context, o *Options, items []*item, rep *Report) error {
 			return false, nil
 		}
 		err := o.Retry.Do(ctx, func(ctx context.Context) error {
-			return o.Client.Upload(ctx, o.RepositoryURL, d, it.metadata, it.payloads, auth)
+			return acceptCreated(o, o.Client.Upload(ctx, o.RepositoryURL, d, it.metadata, it.payloads, auth))
 		}, landed)
 		switch {
 		case err == nil:

@@ -1,7 +1,8 @@
 // Package pypitest is a fake package index for tests: PyPI's trusted
 // publishing audience and mint-token endpoints, the legacy upload API and
-// PEP 503 simple pages, with ways to make uploads fail; and a tiny real
-// release (a wheel and an sdist with core metadata) to publish.
+// PEP 503 simple pages, with ways to make uploads fail; a stand-in for a
+// GitLab project's PyPI registry (GitLabRegistry); and a tiny real release
+// (a wheel and an sdist with core metadata) to publish.
 package pypitest
 
 import (

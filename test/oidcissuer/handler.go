@@ -15,7 +15,8 @@ import (
 //	/token?audience=X[&claim=value...]        {"value":"<jwt>"}, like GitHub
 //
 // /token ignores api-version, passes every other query parameter to Mint as
-// an override, and requires "Authorization: Bearer <request token>" when a
+// an override (kind, exp_in, iat_ago, delete=claim,… and audiences=a,b
+// among them), and requires "Authorization: Bearer <request token>" when a
 // request token is configured.
 func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {

@@ -245,3 +245,50 @@ func TestLoadOrCreateKey(t *testing.T) {
 		t.Fatal("kid not stable")
 	}
 }
+
+func TestMintDeleteAndAudiences(t *testing.T) {
+	iss, err := New(Options{Issuer: "http://127.0.0.1:8090"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		overrides map[string]string
+		absent    []string
+		aud       any
+	}{
+		{name: "delete GitLab's config claims", overrides: map[string]string{ParamKind: KindGitLab, ParamDelete: "ci_config_ref_uri, ci_config_sha"},
+			absent: []string{"ci_config_ref_uri", "ci_config_sha", ParamDelete}, aud: "sigstore"},
+		{name: "several audiences", overrides: map[string]string{ParamKind: KindGitLab, ParamAudiences: "sigstore,pypi"},
+			absent: []string{ParamAudiences}, aud: []any{"sigstore", "pypi"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := iss.Mint("sigstore", tt.overrides)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := claimsOf(t, iss, tok)
+			for _, k := range tt.absent {
+				if _, ok := c[k]; ok {
+					t.Errorf("claim %s is present", k)
+				}
+			}
+			if got, _ := json.Marshal(c["aud"]); string(got) != mustJSON(t, tt.aud) {
+				t.Errorf("aud = %s", got)
+			}
+			if c["project_path"] != "octo-org/octo-repo" {
+				t.Errorf("the other claims are gone: %v", c)
+			}
+		})
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -18,14 +19,29 @@ const (
 	ParamExpIn = "exp_in"
 	// ParamIatAgo moves iat and nbf this many seconds into the past.
 	ParamIatAgo = "iat_ago"
+	// ParamDelete names claims (comma-separated) left out of the token, as
+	// GitLab leaves out ci_config_ref_uri in child pipelines.
+	ParamDelete = "delete"
+	// ParamAudiences makes aud a list of these audiences (comma-separated),
+	// replacing the audience argument.
+	ParamAudiences = "audiences"
 )
+
+// special reports whether an override key is one of the special keys.
+func special(k string) bool {
+	switch k {
+	case ParamKind, ParamExpIn, ParamIatAgo, ParamDelete, ParamAudiences:
+		return true
+	}
+	return false
+}
 
 // tokenLifetime is the default validity of a token, as on GitHub.
 const tokenLifetime = 10 * time.Minute
 
 // Mint returns a signed JWT for audience. Each entry of overrides replaces or
-// adds a string claim, except the special keys ParamKind, ParamExpIn and
-// ParamIatAgo. When sub is not overridden it is derived from the final claims
+// adds a string claim, except the special keys ParamKind, ParamExpIn,
+// ParamIatAgo, ParamDelete and ParamAudiences. When sub is not overridden it is derived from the final claims
 // like the CI provider would. An empty audience gives GitHub's default,
 // https://github.com/<repository_owner>.
 func (i *Issuer) Mint(audience string, overrides map[string]string) (string, error) {
@@ -49,7 +65,7 @@ func (i *Issuer) Mint(audience string, overrides map[string]string) (string, err
 		return "", err
 	}
 	for k, v := range overrides {
-		if k != ParamKind && k != ParamExpIn && k != ParamIatAgo {
+		if !special(k) {
 			base[k] = v
 		}
 	}
@@ -70,10 +86,18 @@ func (i *Issuer) Mint(audience string, overrides map[string]string) (string, err
 	}
 	claims["iss"] = iss
 	claims["aud"] = audience
+	if list := overrides[ParamAudiences]; list != "" {
+		claims["aud"] = strings.Split(list, ",")
+	}
 	claims["jti"] = jti
 	claims["iat"] = iat
 	claims["nbf"] = iat
 	claims["exp"] = iat + expIn
+	if del := overrides[ParamDelete]; del != "" {
+		for _, name := range strings.Split(del, ",") {
+			delete(claims, strings.TrimSpace(name))
+		}
+	}
 	tok, err := jwt.Signed(i.signer).Claims(claims).Serialize()
 	if err != nil {
 		return "", fmt.Errorf("signing token: %w", err)
