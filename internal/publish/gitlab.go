@@ -253,13 +253,3 @@ func lookupIndex(o *Options) (*pypi.IndexClient, func(pypi.IndexFile) bool, erro
 	}
 	return c, served, nil
 }
-
-// acceptCreated counts GitLab's 201 Created as the success it is (the
-// registry answers an upload with 201, PyPI with 200).
-func acceptCreated(o *Options, err error) error {
-	var ue *pypi.UploadError
-	if errors.As(err, &ue) && ue.Status == http.StatusCreated && IsGitLabRegistry(o.RepositoryURL) {
-		return nil
-	}
-	return err
-}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
-	"github.com/attest-publish/attest-publish/internal/pypi"
 	"github.com/attest-publish/attest-publish/internal/pypitest"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
@@ -379,16 +378,3 @@ func TestRegistryTransport(t *testing.T) {
 }
 
 // TestAcceptCreated: 201 is success from GitLab's registry only.
-func TestAcceptCreated(t *testing.T) {
-	created := &pypi.UploadError{Filename: "f", Status: http.StatusCreated}
-	if err := acceptCreated(&Options{RepositoryURL: "https://gitlab.com/api/v4/projects/1/packages/pypi"}, fmt.Errorf("x: %w", created)); err != nil {
-		t.Errorf("GitLab 201: %v", err)
-	}
-	if err := acceptCreated(&Options{RepositoryURL: DefaultRepositoryURL}, created); err == nil {
-		t.Error("PyPI 201 accepted")
-	}
-	bad := &pypi.UploadError{Filename: "f", Status: http.StatusBadRequest}
-	if err := acceptCreated(&Options{RepositoryURL: "https://gitlab.com/api/v4/projects/1/packages/pypi"}, bad); err == nil {
-		t.Error("GitLab 400 accepted")
-	}
-}

@@ -208,7 +208,7 @@ func upload(ctx context.Context, o *Options, items []*item, rep *Report) error {
 			return false, nil
 		}
 		err := o.Retry.Do(ctx, func(ctx context.Context) error {
-			return acceptCreated(o, o.Client.Upload(ctx, o.RepositoryURL, d, it.metadata, it.payloads, auth))
+			return o.Client.Upload(ctx, o.RepositoryURL, d, it.metadata, it.payloads, auth)
 		}, landed)
 		switch {
 		case err == nil:

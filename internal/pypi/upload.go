@@ -327,7 +327,8 @@ func (c *Client) Upload(ctx context.Context, repositoryURL string, d *dists.Dist
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxUploadResponse))
-	if resp.StatusCode == http.StatusOK {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// PyPI answers 200, GitLab's PyPI registry 201 Created.
 		return nil
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {

@@ -304,6 +304,7 @@ func TestUploadResponses(t *testing.T) {
 		errHas    string
 	}{
 		{"ok", ok, false, false, ""},
+		{"gitlab created", func(w http.ResponseWriter) { w.WriteHeader(http.StatusCreated) }, false, false, ""},
 		{"pypi exists", rawStatus("400 File already exists ('sample_project-1.2.0-py3-none-any.whl', with blake2_256 hash 'ab'). See https://pypi.org/help/#file-name-reuse for more information.", "<html>400</html>"), true, false, "HTTP 400: File already exists"},
 		{"pypiserver exists", func(w http.ResponseWriter) { http.Error(w, "Package already exists", http.StatusConflict) }, true, false, "HTTP 409: Package already exists"},
 		{"invalid attestations", rawStatus("400 Invalid attestations supplied during upload: Could not verify the uploaded artifact using the included attestation", "<html/>"), false, false, "Invalid attestations supplied during upload"},

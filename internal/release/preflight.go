@@ -61,6 +61,12 @@ func (p *pipeline) preflight(ctx context.Context, tok *idtoken.Token, found []*d
 			o.ReleaseFirstUpload = &first
 		}
 	}
+	if o.Attestations && pypiHost(o.IndexURL) && tok.FromGitLab() {
+		// PyPI takes PEP 740 attestations from gitlab.com only.
+		if err := idtoken.CheckGitLabPyPIAttestations(tok.Issuer()); err != nil {
+			return err
+		}
+	}
 	rep := preflight.Check(ctx, o)
 	for _, f := range rep.Warnings() {
 		p.warn(Warning{Stage: StageSign, File: f.File, Title: "attest-publish preflight: " + f.Check, Message: f.Message + " Fix: " + f.Fix})

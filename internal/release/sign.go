@@ -6,6 +6,8 @@ import (
 
 	"github.com/attest-publish/attest-publish/internal/attest"
 	"github.com/attest-publish/attest-publish/internal/dists"
+	"github.com/attest-publish/attest-publish/internal/idtoken"
+	"github.com/attest-publish/attest-publish/internal/publish"
 	"github.com/attest-publish/attest-publish/internal/pypi"
 )
 
@@ -38,9 +40,16 @@ func (p *pipeline) sign(ctx context.Context) error {
 	}
 	tok, err := o.Token(ctx)
 	if err != nil {
+		if p.o.Mode == ModeRelease {
+			// The missing-token YAML then declares the index's token too.
+			err = publish.WithIndexToken(ctx, p.o.Publish, err)
+		}
 		return err
 	}
 	p.signer = tok.Provider()
+	if err := idtoken.CheckGitLabSigning(tok, trust.SigningConfig); err != nil {
+		return err
+	}
 	if err := p.preflight(ctx, tok, found); err != nil {
 		return err
 	}

@@ -18,10 +18,9 @@ import (
 	"github.com/attest-publish/attest-publish/internal/gitlabtest"
 )
 
-const (
-	gitlabIdentity = "https://gitlab.com/octo-org/octo-repo//.gitlab-ci.yml@refs/heads/main"
-	glJobToken     = "glcbt-e2e-job-token-not-a-secret"
-)
+// glJobToken is the stand-in registry's CI_JOB_TOKEN (gitlabIdentity, the
+// default GitLab tokens' identity, is in gitlab_publish_test.go).
+const glJobToken = "glcbt-e2e-job-token-not-a-secret"
 
 // gitlabJob is the environment of a GitLab CI job whose instance's API is
 // api: a sigstore ID token of the GitLab kind, the job token, the

@@ -26,18 +26,11 @@ import (
 // stack's issuer (kind=gitlab), whose GitLab issuer plays the job's
 // instance (CI_SERVER_URL).
 
-// signingCheckWired says whether the release pipeline's sign stage calls
-// idtoken.CheckGitLabSigning (the self-managed instance refused with
-// public-good Sigstore) and publish.WithIndexToken (the signing token's
-// YAML names the index's token too). Both are wired in internal/release,
-// outside this change; until then the two cases that need them skip.
-const signingCheckWired = false
-
 // gitlabJobToken is the stand-in registry's CI_JOB_TOKEN.
 const gitlabJobToken = "glcbt-e2e-job-token-7c1f0a"
 
-// gitlabProject is the stand-in registry's project ID.
-const gitlabProject = "700000001"
+// gitlabProjectID is the stand-in registry's project ID.
+const gitlabProjectID = "700000001"
 
 // gitlabEnv is the environment of a GitLab CI job of octo-org/octo-repo on
 // the stack's GitLab issuer, with the given variables added (its id_tokens,
@@ -46,7 +39,7 @@ func gitlabEnv(vars map[string]string) map[string]string {
 	e := map[string]string{
 		"PATH": os.Getenv("PATH"), "HOME": os.TempDir(), "CI": "true", "GITLAB_CI": "true",
 		"CI_SERVER_URL": env.issuer + "/gitlab", "CI_JOB_NAME": "release", "CI_PROJECT_PATH": "octo-org/octo-repo",
-		"CI_PROJECT_ID": gitlabProject, "CI_CONFIG_PATH": ".gitlab-ci.yml", "CI_COMMIT_REF_NAME": "main",
+		"CI_PROJECT_ID": gitlabProjectID, "CI_CONFIG_PATH": ".gitlab-ci.yml", "CI_COMMIT_REF_NAME": "main",
 	}
 	for k, v := range vars {
 		e[k] = v
@@ -172,7 +165,7 @@ func startGitLabRegistry(t *testing.T) *gitlabRegistry {
 		t.Fatal(err)
 	}
 	g := &gitlabRegistry{packDir: index["INDEXFRONT_PACKAGES_DIR"]}
-	prefix := "/api/v4/projects/" + gitlabProject + "/packages/pypi"
+	prefix := "/api/v4/projects/" + gitlabProjectID + "/packages/pypi"
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(upstream)
@@ -239,7 +232,7 @@ func startGitLabRegistry(t *testing.T) *gitlabRegistry {
 	}))
 	t.Cleanup(srv.Close)
 	g.api = srv.URL + "/api/v4"
-	g.url = g.api + "/projects/" + gitlabProject + "/packages/pypi"
+	g.url = g.api + "/projects/" + gitlabProjectID + "/packages/pypi"
 	return g
 }
 
@@ -307,11 +300,10 @@ func publicGoodSigningConfig(t *testing.T) string {
 // issues no certificate) and without leaving outputs behind.
 func TestGitLabTokenSignRefusals(t *testing.T) {
 	tests := []struct {
-		name  string
-		vars  func(t *testing.T) map[string]string
-		args  []string
-		wired bool
-		want  []string
+		name string
+		vars func(t *testing.T) map[string]string
+		args []string
+		want []string
 	}{
 		{
 			name: "no id_tokens declared",
@@ -344,16 +336,12 @@ func TestGitLabTokenSignRefusals(t *testing.T) {
 			vars: func(t *testing.T) map[string]string {
 				return map[string]string{"SIGSTORE_ID_TOKEN": gitlabToken(t, "sigstore", "")}
 			},
-			args:  []string{"--signing-config", "PUBLIC-GOOD"},
-			wired: true,
-			want:  []string{"public-good Sigstore's Fulcio (https://fulcio.sigstore.dev) certifies GitLab CI tokens only from https://gitlab.com", "--signing-config and --trusted-root"},
+			args: []string{"--signing-config", "PUBLIC-GOOD"},
+			want: []string{"public-good Sigstore's Fulcio (https://fulcio.sigstore.dev) certifies GitLab CI tokens only from https://gitlab.com", "--signing-config and --trusted-root"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.wired && !signingCheckWired {
-				t.Skip("needs idtoken.CheckGitLabSigning in the release pipeline's sign stage (signingCheckWired)")
-			}
 			dir := copyDists(t)
 			args := append(trustArgs(env.signingConfig), "--packages-dir", dir)
 			if len(tt.args) > 0 {
@@ -481,9 +469,6 @@ func TestGitLabTokenPublishRefusals(t *testing.T) {
 	})
 
 	t.Run("release: the signing token's YAML names the index's too", func(t *testing.T) {
-		if !signingCheckWired {
-			t.Skip("needs publish.WithIndexToken in the release pipeline's sign stage (signingCheckWired)")
-		}
 		upload, rec := startRecordingIndex(t)
 		before := fulcioCerts(t)
 		res := command(t, gitlabEnv(nil), "release", append(trustArgs(env.signingConfig), "--packages-dir", copyDists(t), "--repository-url", upload)...)
