@@ -22,8 +22,8 @@ var (
 	logIndexCol = regexp.MustCompile(`(?m)^(\S+\.(whl|tar\.gz) +.* +[0-9a-f]{64} +)\d+$`)
 	// The order signatures complete in is not fixed.
 	signedLine = regexp.MustCompile(`(?m)^  \[\d+/\d+\] signed .*\n`)
-	logIndexLn  = regexp.MustCompile(`(logIndex=|log index )\d+`)
-	loopback    = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+	logIndexLn = regexp.MustCompile(`(logIndex=|log index )\d+`)
+	loopback   = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
 )
 
 // TestGitLabGolden runs each mode against the fakes with the GitLab handler

@@ -162,7 +162,7 @@ func (p *pipeline) tokens(s stackEnv, extra map[string]string) {
 		"project_path": projectPath, "namespace_path": "octo-org", "project_id": "1217",
 		"sha": p.head, "ci_config_sha": p.head, "ref": tag, "ref_type": "tag", "ref_path": "refs/tags/" + tag,
 		"ci_config_ref_uri": serverFQDN + "/" + projectPath + "//.gitlab-ci.yml@refs/tags/" + tag,
-		"environment": environment, "environment_protected": "true", "pipeline_source": "push",
+		"environment":       environment, "environment_protected": "true", "pipeline_source": "push",
 	}
 	sig, pypi := mint(t, s, "sigstore", claims), mint(t, s, "pypi", claims)
 	vars := map[string]any{}
