@@ -3,7 +3,11 @@
 package gitlabci
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -27,6 +31,7 @@ func TestExamplePipelineUnderGitLabCILocal(t *testing.T) {
 	// A tag pipeline: gitlab-ci-local sets no CI_COMMIT_TAG of its own.
 	p.flags = []string{
 		"--variable", "CI_COMMIT_TAG=" + tag, "--variable", "CI_COMMIT_REF_NAME=" + tag, "--unset-variable", "CI_COMMIT_BRANCH",
+		"--ignore-predefined-vars", "CI_COMMIT_REF_NAME",
 		"--variable", "PATH=" + filepath.Join(s.venv, "bin") + ":" + os.Getenv("PATH"),
 		"--variable", "PIP_NO_INDEX=1", "--variable", "PIP_DISABLE_PIP_VERSION_CHECK=1",
 		"--input", "binary-url=file://" + filepath.Join(work, "attest-publish-linux-{arch}"),
@@ -131,6 +136,11 @@ func TestExamplePipelineUnderGitLabCILocal(t *testing.T) {
 		t.Errorf("verify outputs: %v", ver)
 	}
 
+	// The other way in: the template by URL with its integrity (computed as
+	// examples/.gitlab-ci.yml says), here the verify component served from
+	// the copy; its job runs the same pinned binary and verifies again.
+	p.remoteVerify(t, s)
+
 	// GitLab's options check: mode is one of release, sign, publish.
 	bad := p.run("--list", "--input", "mode=deploy")
 	if bad.err == nil || !strings.Contains(bad.out, "`mode` input: `deploy` cannot be used because it is not in the list of allowed options") {
@@ -174,4 +184,38 @@ func artifactsDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// remoteVerify includes templates/verify.yml with include:remote and
+// integrity (gitlab-ci-local checks the integrity's form, GitLab its
+// value) and runs its job.
+func (p *pipeline) remoteVerify(t *testing.T, s stackEnv) {
+	t.Helper()
+	tpl := filepath.Join(p.repo, "templates", "verify.yml")
+	data, err := os.ReadFile(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	sri := "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+	// The command examples/.gitlab-ci.yml gives, on the same bytes.
+	out := run(t, p.repo, nil, "sh", "-c", "cat templates/verify.yml | openssl dgst -sha256 -binary | openssl base64 -A")
+	if "sha256-"+strings.TrimSpace(out) != sri {
+		t.Errorf("the documented integrity command gives sha256-%s, want %s", out, sri)
+	}
+	// The dists with their bundles, as the release job left them.
+	dists := filepath.Join(filepath.Dir(p.artifact(t, "attest-publish-release", "attest-publish.env")), "dist")
+	srv := httptest.NewServer(http.FileServer(http.Dir(p.repo)))
+	defer srv.Close()
+	ci := "stages: [verify]\ninclude:\n  - remote: " + srv.URL + "/templates/verify.yml\n    integrity: " + sri + "\n" +
+		"    inputs:\n      stage: verify\n      run-if: $CI_COMMIT_TAG\n      packages-dir: " + dists + "\n" +
+		"      certificate-identity: https://$CI_SERVER_FQDN/$CI_PROJECT_PATH//.gitlab-ci.yml@refs/tags/$CI_COMMIT_TAG\n"
+	if err := os.WriteFile(filepath.Join(p.repo, "remote.yml"), []byte(ci), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := p.run("--file", "remote.yml", "attest-publish-verify")
+	_ = os.WriteFile(filepath.Join(artifactsDir(t), "remote.log"), []byte(r.out), 0o644)
+	if r.err != nil || !strings.Contains(r.out, "PASS  attest-publish-verify") || !strings.Contains(r.out, "(matches the pin in the template)") {
+		t.Errorf("the verify job from include:remote failed (%v):\n%s", r.err, tail(r.out, 40))
+	}
 }
