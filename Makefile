@@ -21,7 +21,7 @@ LDFLAGS := -s -w -buildid= -X main.version=$(VERSION)
 export GOTOOLCHAIN := auto
 export CACHE STATICCHECK_VERSION ACTIONLINT_VERSION
 
-.PHONY: all help build test unit lint e2e deps venv zizmor-venv stack stack-down demo bench clean dist dist-check actionlint act-tools conformance conformance-suite conformance-venv fuzz
+.PHONY: all help build test unit lint gitlab-lint e2e e2e-gitlab demo-gitlab deps venv zizmor-venv stack stack-down demo bench clean dist dist-check actionlint act-tools conformance conformance-suite conformance-venv fuzz
 
 all: build
 
@@ -33,11 +33,16 @@ build:
 test:
 	./scripts/test.sh
 
-## e2e: the end-to-end tests and the action under act, against the local stack (started when it is not up)
+## e2e: the end-to-end tests, the action under act and the GitLab components under gitlab-ci-local, against the local stack (started when it is not up)
 e2e: deps act-tools
 	source scripts/stackenv.sh && \
 	$(GO) test -count=1 -tags stack ./test/localstack/ && \
-	ATTEST_STACK_DIR=$$STACK_DIR ATTEST_VENV=$(VENV) $(GO) test -count=1 -timeout 30m -tags e2e ./test/e2e/ ./test/acttest/
+	ATTEST_STACK_DIR=$$STACK_DIR ATTEST_VENV=$(VENV) $(GO) test -count=1 -timeout 30m -tags e2e ./test/e2e/ ./test/acttest/ ./test/gitlabci/
+
+## e2e-gitlab: only examples/.gitlab-ci.yml with templates/ under gitlab-ci-local (test/gitlabci), against the local stack
+e2e-gitlab: deps
+	source scripts/stackenv.sh && \
+	ATTEST_STACK_DIR=$$STACK_DIR ATTEST_VENV=$(VENV) $(GO) test -count=1 -timeout 15m -tags e2e -v ./test/gitlabci/
 
 ## help: this list
 help:
@@ -88,6 +93,10 @@ stack-down:
 demo: deps build
 	./scripts/demo.sh
 
+## demo-gitlab: the same release as a GitLab CI job would run it (attest-publish gitlab, GitLab-shaped id_tokens, dotenv report and summaries)
+demo-gitlab: deps build
+	./scripts/demo-gitlab.sh
+
 ## bench: sign vs a cosign loop, publish of a 200 MiB wheel vs twine and uv publish, verify of 1,000 bundles vs cosign and sigstore-python, the action's start-up
 bench: deps build
 	./bench/sign.sh
@@ -102,6 +111,10 @@ dist:
 ## dist-check: rebuild dist/ from dist/SOURCE in a temporary worktree and compare byte for byte
 dist-check:
 	./scripts/dist-check.sh
+
+## gitlab-lint: GitLab's CI schema (check-jsonschema vendor.gitlab-ci) on examples/.gitlab-ci.yml and both documents of each templates/*.yml
+gitlab-lint: deps
+	./scripts/gitlab-lint.sh
 
 ## actionlint: actionlint + shellcheck on every workflow, example and action.yml (caller side and composite steps)
 actionlint:

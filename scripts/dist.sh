@@ -5,7 +5,10 @@
 #
 # Writes DIR/attest-publish-<os>-<arch>[.exe] for linux, darwin and windows on
 # amd64 and arm64, DIR/SHA256SUMS (sha256sum format, file names only) and
-# DIR/SOURCE (the commit the binaries were built from). DIR defaults to dist/.
+# DIR/SOURCE (the commit the binaries were built from). DIR defaults to dist/;
+# then the GitLab component templates (templates/*.yml) get the linux
+# binaries' SHA-256 too (scripts/template-pins.sh; RELEASE_TAG=vX.Y.Z also
+# moves their default binary-url to that tag).
 #
 # The bytes are a function of the source commit only: static (CGO_ENABLED=0),
 # -trimpath, -buildvcs=false, fixed ldflags (-s -w -buildid= and a version
@@ -34,7 +37,13 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
 commit=$(git rev-parse --verify HEAD)
-if [ -n "$(git status --porcelain -- . ':(exclude)dist')" ]; then
+# The GitLab templates' pin lines (and their binary-url tag) are outputs of
+# this script, like dist/: changes to those lines alone do not make the tree
+# dirty.
+template_changes() {
+  git diff -U0 HEAD -- templates | grep -E '^[-+][^-+]' | grep -vE '# pin: dist/|/dist/attest-publish-linux-\{arch\}$' || true
+}
+if [ -n "$(git status --porcelain -- . ':(exclude)dist' ':(exclude)templates')$(template_changes)$(git status --porcelain --untracked-files=all -- templates | grep -vE '^[ M]{2} ' || true)" ]; then
   if [ "${ATTEST_DIST_ALLOW_DIRTY:-}" != 1 ]; then
     echo "dist: the working tree has uncommitted changes (outside dist/):" >&2
     git status --short -- . ':(exclude)dist' | head -20 >&2
@@ -78,5 +87,11 @@ for t in "${targets[@]}"; do
 done
 (cd "$out" && sha256sum "${names[@]}" | LC_ALL=C sort -k2 >SHA256SUMS)
 echo "$source_line" >"$out/SOURCE"
+# dist/ itself (not a test's -o DIR) with both linux binaries: the GitLab
+# component templates pin their SHA-256 (RELEASE_TAG=vX.Y.Z also points
+# their default binary-url at that tag).
+if [ "$out" = dist ] && grep -q ' attest-publish-linux-amd64$' dist/SHA256SUMS && grep -q ' attest-publish-linux-arm64$' dist/SHA256SUMS; then
+  ./scripts/template-pins.sh dist/SHA256SUMS templates/release.yml templates/verify.yml
+fi
 echo "dist: built ${names[*]} from $source_line ($toolchain, version $version) into $out/"
 (cd "$out" && cat SHA256SUMS)

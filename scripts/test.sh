@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: lint, unit tests, actionlint, the dist/ rebuild check, then
 # end-to-end tests against the real local Sigstore stack and index (judged by
-# cosign, sigstore-python, pypi-attestations, pip), and the action under act.
+# cosign, sigstore-python, pypi-attestations, pip), the action under act and
+# the GitLab components under gitlab-ci-local.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=auto
@@ -27,6 +28,9 @@ make --no-print-directory deps act-tools
 step "actionlint on workflows, examples and action.yml"
 ./scripts/actionlint.sh
 
+step "GitLab YAML: GitLab's CI schema on examples/.gitlab-ci.yml and templates/*.yml (check-jsonschema)"
+./scripts/gitlab-lint.sh
+
 step "dist/ is byte for byte what its source commit builds"
 ./scripts/dist-check.sh
 
@@ -47,3 +51,6 @@ ATTEST_STACK_DIR=$STACK_DIR ATTEST_VENV=$VENV go test -count=1 -timeout 20m -tag
 
 step "the action under act: release.yml and verify.yml end to end"
 ATTEST_STACK_DIR=$STACK_DIR ATTEST_VENV=$VENV go test -count=1 -timeout 15m -tags e2e ./test/acttest/
+
+step "the GitLab components under gitlab-ci-local: examples/.gitlab-ci.yml build, release, verify"
+ATTEST_STACK_DIR=$STACK_DIR ATTEST_VENV=$VENV go test -count=1 -timeout 15m -tags e2e ./test/gitlabci/

@@ -21,6 +21,12 @@ type actionInputs struct {
 	verifyPaths, bundles, attestationFiles                         []string
 	verifyFlags                                                    map[string]string
 	denySelfHosted                                                 bool
+	// gitlab is GitLab mode (attest-publish gitlab): no GitHub-only
+	// features, tokens from id_tokens variables only.
+	gitlab bool
+	// pypiTokenVar names the variable holding the index's token ("": the
+	// audience's conventional name, idtoken.EnvVarFor).
+	pypiTokenVar string
 }
 
 // verifyInputFlags are the verify inputs that map one to one onto

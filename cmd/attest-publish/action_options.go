@@ -68,9 +68,9 @@ func actionOptions(in *actionInputs, a *actionio.Action, stdout io.Writer, geten
 		Verbose:        in.verbose,
 		ServerURL:      serverURL,
 		OIDC: func(ctx context.Context, audience string) (*idtoken.Token, error) {
-			return idtoken.Get(ctx, audience, idtoken.Options{Getenv: getenv})
+			return idtoken.Get(ctx, audience, idtoken.Options{Getenv: getenv, EnvVar: in.pypiTokenVar})
 		},
-		GitHubActions: true,
+		GitHubActions: !in.gitlab,
 		Out:           stdout,
 	}
 	if !in.attestations {

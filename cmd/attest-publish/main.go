@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/attest-publish/attest-publish/internal/actionio"
+	"github.com/attest-publish/attest-publish/internal/release"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -30,6 +31,7 @@ Usage:
   attest-publish audit [flags] WORKFLOW.yml...
                                   check GitHub workflows for unpinned actions, broad permissions, risky triggers
   attest-publish action           run as the GitHub Action (inputs from AP_INPUT_* variables, see action.yml)
+  attest-publish gitlab           run as the GitLab CI/CD component (inputs from AP_INPUT_* variables, see templates/)
   attest-publish version          print the version
 
 Run "attest-publish <command> -h" for a command's flags.
@@ -60,6 +62,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		defer e.Flush()
 		stdout, stderr = o, e
 	}
+	if args[0] == "gitlab" { // gitlab mode escapes its stdout itself (runGitLab)
+		l := release.NewGitLabLog(stderr, nil)
+		defer l.Flush()
+		stderr = l.Text()
+	}
 	var err error
 	switch args[0] {
 	case "sign":
@@ -72,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runRelease(ctx, args[1:], stdout, stderr, getenv)
 	case "action":
 		err = runAction(ctx, args[1:], stdout, stderr, getenv)
+	case "gitlab":
+		err = runGitLab(ctx, args[1:], stdout, stderr, getenv)
 	case "audit":
 		err = runAudit(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

@@ -1,261 +1,315 @@
 package release
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"unicode"
 
-	"github.com/attest-publish/attest-publish/internal/dists"
-	"github.com/attest-publish/attest-publish/internal/gitlab"
+	"github.com/attest-publish/attest-publish/internal/attest"
+	"github.com/attest-publish/attest-publish/internal/audit"
+	"github.com/attest-publish/attest-publish/internal/publish"
 	"github.com/attest-publish/attest-publish/internal/verification"
 )
 
-// GitLabGenericOptions configure storing the signature material in a
-// GitLab generic package: after signing (sign), after publishing
-// (release), or after verifying directories of dists (verify: the way to
-// finish a store that failed halfway without signing again).
-type GitLabGenericOptions struct {
-	// PackageURL is the package's base URL
-	// (…/projects/<id>/packages/generic/<name>/<version>); "" derives it
-	// from APIURL and Project and the dists' normalized name and version.
-	PackageURL string
-	// APIURL and Project are CI_API_V4_URL and CI_PROJECT_ID.
-	APIURL, Project string
-	// Token authenticates the uploads.
-	Token gitlab.Token
-	// Client tunes timeouts and retries (Package and Token are filled in).
-	Client gitlab.Options
+// DotenvLimit is the size GitLab accepts for an artifacts:reports:dotenv
+// file (it must be smaller than 5 KB); GitLabHandler keeps its report
+// under it.
+const DotenvLimit = 5*1024 - 1
+
+// DotenvPrefix starts every variable of the dotenv report.
+const DotenvPrefix = "AP_"
+
+// GitLabHandler reports a run to a GitLab CI job: log text (a TextHandler
+// on the log's escaping writer), a collapsible section per stage, warnings
+// and errors as text naming the file they are about, and, when the run is
+// done, the outputs as a dotenv report (artifacts:reports:dotenv: later
+// jobs get them as AP_* variables), the job summary as Markdown and
+// everything as JSON (artifacts the template exposes).
+type GitLabHandler struct {
+	// Log is the job log.
+	Log *GitLabLog
+	// Text writes the log text, on Log.Text().
+	Text *TextHandler
+	// DotenvPath, SummaryPath and JSONPath are the files written when the
+	// run is done ("": not written, said once in the log).
+	DotenvPath, SummaryPath, JSONPath string
+	// TrustedRoot is the trusted-root input, for the consumer's commands.
+	TrustedRoot string
+
+	notes []string
 }
 
-// GitLabGenericSource is a GitLab generic package verify fetches each
-// artifact's material from: <package URL>/<dist><suffix> for each suffix a
-// directory of dists holds (bundle, attestations, detached pair).
-type GitLabGenericSource struct {
-	// PackageURL is the package's base URL.
-	PackageURL string
-	// Token authenticates (zero: anonymous, for public projects).
-	Token gitlab.Token
-	// Client tunes timeouts and retries (Package and Token are filled in).
-	Client gitlab.Options
-}
+// stageSection names a stage's log section.
+func stageSection(s Stage) string { return "attest_publish_" + string(s) }
 
-// storeOnGitLab is the GitLab generic package stage: every file of the
-// signature material this run made (sign, release) or verified (verify)
-// is stored, skipping those the registry already has with the same
-// SHA-256. Its report is in the result, also after a failure.
-func (p *pipeline) storeOnGitLab(ctx context.Context) error {
-	o := p.o.GitLabGeneric
-	files, name, version, err := p.materialFiles()
-	if err != nil {
-		return err
+// StageStarted opens the stage's section (none for the GitHub attestation
+// stage, which never does anything in a GitLab job).
+func (h *GitLabHandler) StageStarted(s Stage) {
+	if s != StageGitHub {
+		_ = h.Log.Section(true, stageSection(s), "attest-publish: "+string(s))
 	}
-	var pkg *gitlab.Package
-	if o.PackageURL != "" {
-		pkg, err = gitlab.ParsePackageURL(o.PackageURL)
+}
+
+// StageEnded closes it.
+func (h *GitLabHandler) StageEnded(s Stage, _ error) {
+	if s != StageGitHub {
+		_ = h.Log.Section(false, stageSection(s), "")
+	}
+}
+
+// Progress writes msg to the log.
+func (h *GitLabHandler) Progress(msg string) { h.Text.Progress(msg) }
+
+// Warning writes "warning: …" to the log and keeps it for the summary.
+func (h *GitLabHandler) Warning(w Warning) {
+	h.Text.Warning(w)
+	h.notes = append(h.notes, w.Message)
+}
+
+// Audited writes the findings.
+func (h *GitLabHandler) Audited(rep *audit.Report, workflow string, strict bool) {
+	h.Text.Audited(rep, workflow, strict)
+	for _, f := range rep.Findings {
+		h.notes = append(h.notes, fmt.Sprintf("audit of %s: %s", workflow, f.String()))
+	}
+}
+
+// Signed writes the signing report.
+func (h *GitLabHandler) Signed(res *attest.Result) { h.Text.Signed(res) }
+
+// Verified writes the verdicts, then an error line for each failed one.
+func (h *GitLabHandler) Verified(results []verification.Result) {
+	h.Text.Verified(results)
+	for _, v := range results {
+		if !v.Verified {
+			fmt.Fprintf(h.Text.Out, "error: %s: %s check failed: %s\n", v.Artifact, v.FailedCheck, oneLine(v.Error))
+		}
+	}
+}
+
+// AttestedToGitHub writes the attestation's URL (GitLab mode never stores
+// one; implemented for the interface).
+func (h *GitLabHandler) AttestedToGitHub(a *GitHubAttestation) { h.Text.AttestedToGitHub(a) }
+
+// Published writes the upload report, then an error line for each dist
+// not uploaded.
+func (h *GitLabHandler) Published(rep *publish.Report) {
+	h.Text.Published(rep)
+	for _, e := range rep.Entries {
+		if !e.State.Live() && e.Reason != "" {
+			fmt.Fprintf(h.Text.Out, "error: %s: not uploaded: %s\n", e.Dist.Filename, oneLine(e.Reason))
+		}
+	}
+}
+
+// ReadBack writes the read-back, then an error line for each file the
+// index does not serve the attestations of.
+func (h *GitLabHandler) ReadBack(rb *ReadBackReport) {
+	h.Text.ReadBack(rb)
+	if rb.Skipped != "" {
+		h.notes = append(h.notes, "The index's provenance was not read back: "+rb.Skipped+".")
+	}
+	for _, f := range rb.Files {
+		if !f.Served {
+			fmt.Fprintf(h.Text.Out, "error: %s: the index does not serve the attestations uploaded: %s\n", f.Filename, oneLine(f.Error))
+		}
+	}
+}
+
+// Done writes an error line for each dist the failure names, then the dotenv
+// report, the Markdown summary and the JSON summary, also after a failure.
+// Every file is written even when an output is refused (a value that is
+// not one line): the refusal is written to the log and the returned error
+// fails the job.
+func (h *GitLabHandler) Done(res *Result, runErr error) error {
+	out := h.Text.Out
+	if runErr != nil {
+		// The error itself ends the log (the command prints it); these
+		// lines name each dist it is about.
+		for _, d := range distsNamedIn(res, runErr) {
+			fmt.Fprintf(out, "error: %s: %s\n", d, oneLine(runErr.Error()))
+		}
+	}
+	outputs := gitLabOutputs(res, runErr)
+	var errs []error
+	var missing []string
+	if h.DotenvPath == "" {
+		missing = append(missing, "dotenv report")
 	} else {
-		pkg, err = gitlab.PackageURLFor(o.APIURL, o.Project, name, version)
+		env, omitted, refused := Dotenv(outputs, h.JSONPath, h.SummaryPath)
+		for _, name := range omitted {
+			fmt.Fprintf(out, "warning: output %s does not fit in GitLab's %d-byte dotenv report: read it from %s (outputs.%s)\n", name, DotenvLimit+1, orDash(h.JSONPath), name)
+		}
+		for _, err := range refused {
+			fmt.Fprintf(out, "error: %v\n", err)
+			h.notes = append(h.notes, err.Error())
+		}
+		if len(refused) > 0 {
+			errs = append(errs, fmt.Errorf("%d output(s) not written: %w", len(refused), errors.Join(refused...)))
+		}
+		if err := writeFile(h.DotenvPath, env); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("GitLab generic package: %w", err)
+	summaryErr := runErr
+	if summaryErr == nil {
+		summaryErr = errors.Join(errs...)
 	}
-	if pkg.Name != name || pkg.Version != version {
-		p.warn(Warning{Stage: StageGitLabGeneric, Message: fmt.Sprintf("the GitLab generic package is %s %s, the dists are %s %s", pkg.Name, pkg.Version, name, version)})
+	if h.SummaryPath == "" {
+		missing = append(missing, "Markdown summary")
+	} else {
+		s := Summary(res, summaryErr, SummaryOptions{Notes: h.notes, TrustedRoot: h.TrustedRoot})
+		if err := writeFile(h.SummaryPath, []byte(s.Markdown())); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	co := o.Client
-	co.Package, co.Token = pkg, o.Token
-	client, err := gitlab.New(co)
-	if err != nil {
-		return err
+	if h.JSONPath == "" {
+		missing = append(missing, "JSON summary")
+	} else {
+		doc := struct {
+			Outputs map[string]string `json:"outputs"`
+			Report  *Report           `json:"report"`
+		}{Outputs: map[string]string{}, Report: NewReport(res, summaryErr)}
+		for _, o := range outputs {
+			doc.Outputs[o[0]] = o[1]
+		}
+		data, err := json.MarshalIndent(doc, "", "  ")
+		if err == nil {
+			err = writeFile(h.JSONPath, append(data, '\n'))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("writing the JSON summary: %w", err))
+		}
 	}
-	p.h.Progress(fmt.Sprintf("storing %d file(s) in the GitLab generic package %s (token: %s)", len(files), pkg, o.Token))
-	rep, err := client.Store(ctx, files, p.h.Progress)
-	p.res.GitLabGeneric = rep
-	if err != nil {
-		return err
+	if len(missing) > 0 {
+		fmt.Fprintf(out, "note: no %s written (not run by the attest-publish GitLab template: AP_GITLAB_DOTENV, AP_GITLAB_SUMMARY and AP_GITLAB_JSON name the files)\n", strings.Join(missing, ", "))
 	}
-	p.h.Progress(fmt.Sprintf("the GitLab generic package %s holds all %d file(s)", pkg, len(files)))
+	return errors.Join(errs...)
+}
+
+// gitLabOutputs are the action's outputs that apply to GitLab (not the
+// GitHub attestation's id and URL), in a fixed order.
+func gitLabOutputs(res *Result, runErr error) [][2]string {
+	var out [][2]string
+	for _, o := range Outputs(res, runErr) {
+		if o[0] != "attestation-id" && o[0] != "attestation-url" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// DotenvName is the dotenv variable of output name: AP_ and the name
+// upper-cased, '-' turned into '_' (provenance-bundle-path →
+// AP_PROVENANCE_BUNDLE_PATH).
+func DotenvName(name string) string {
+	return DotenvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// Dotenv renders outputs as a GitLab dotenv report: KEY=VALUE lines, no
+// quoting (GitLab keeps quotes as they are), every value one line of
+// printable text. AP_OUTPUTS_FILE and AP_SUMMARY_FILE name the JSON and
+// Markdown summaries (when set). Outputs are added in order while the file
+// stays under DotenvLimit; those that do not fit are left out, listed in
+// AP_OMITTED (and returned in omitted): the JSON summary holds every output
+// in full. A value that is not one line of printable text is refused: left
+// out, with an error naming it.
+func Dotenv(outputs [][2]string, jsonPath, summaryPath string) (data []byte, omitted []string, refused []error) {
+	var b strings.Builder
+	// Room kept for AP_OMITTED, written last.
+	const reserve = 256
+	add := func(name, value string) bool {
+		line := DotenvName(name) + "=" + value + "\n"
+		if b.Len()+len(line) > DotenvLimit-reserve {
+			return false
+		}
+		b.WriteString(line)
+		return true
+	}
+	for _, f := range [][2]string{{"outputs-file", jsonPath}, {"summary-file", summaryPath}} {
+		if f[1] == "" {
+			continue
+		}
+		if err := dotenvValue(f[1]); err != nil {
+			refused = append(refused, fmt.Errorf("output %s: %w", f[0], err))
+			continue
+		}
+		add(f[0], f[1])
+	}
+	for _, o := range outputs {
+		if err := dotenvValue(o[1]); err != nil {
+			refused = append(refused, fmt.Errorf("output %s: %w", o[0], err))
+			continue
+		}
+		if !add(o[0], o[1]) {
+			omitted = append(omitted, o[0])
+		}
+	}
+	if len(omitted) > 0 {
+		line := DotenvName("omitted") + "=" + strings.Join(omitted, ",") + "\n"
+		if len(line) > reserve {
+			line = DotenvName("omitted") + "=some\n"
+		}
+		b.WriteString(line)
+	}
+	return []byte(b.String()), omitted, refused
+}
+
+// dotenvValue checks that v is one line GitLab's dotenv parser keeps as it
+// is: no control character (newline, CR, NUL, …), no line separator, no
+// surrounding white space (GitLab strips it).
+func dotenvValue(v string) error {
+	for _, r := range v {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\uFFFD' {
+			return fmt.Errorf("value %q is not one line of printable text: GitLab's dotenv report cannot carry it", v)
+		}
+	}
+	if strings.TrimSpace(v) != v {
+		return fmt.Errorf("value %q starts or ends with white space, which GitLab's dotenv report drops", v)
+	}
 	return nil
 }
 
-// finishHint says how to finish storing what signing made without signing
-// again: verify the directory, then store ("" in verify mode, which is
-// that command).
-func (p *pipeline) finishHint() string {
-	s := p.res.Signed
-	if s == nil {
-		return ""
+// distsNamedIn lists the dists of the packages directory that err names
+// (a refused file, a failed signature), for an error line each.
+func distsNamedIn(res *Result, err error) []string {
+	if res.PackagesDir == "" || res.Mode == ModeVerify {
+		return nil
 	}
-	where := p.o.GitLabGeneric.PackageURL
-	if where == "" {
-		where = "auto"
+	entries, rerr := os.ReadDir(res.PackagesDir)
+	if rerr != nil {
+		return nil
 	}
-	dir := filepath.Dir(s.Dists[0].Dist.Path)
-	return fmt.Sprintf("\nto finish without signing again: attest-publish verify %s --certificate-identity %s --certificate-oidc-issuer %s --gitlab-generic-package %s (with --trusted-root when signing used a custom one)",
-		shellQuote(dir), shellQuote(s.Identity.SAN), shellQuote(s.Identity.Issuer), shellQuote(where))
+	msg := err.Error()
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		isDist := strings.HasSuffix(n, ".whl") || strings.HasSuffix(n, ".tar.gz") || strings.HasSuffix(n, ".zip")
+		if isDist && strings.Contains(msg, n) {
+			names = append(names, filepath.Join(res.PackagesDir, n))
+		}
+	}
+	return names
 }
 
-// materialFiles lists the files to store, each under its base name, and
-// the release's normalized name and version.
-func (p *pipeline) materialFiles() ([]gitlab.File, string, string, error) {
-	var paths []string
-	var name, version string
-	if s := p.res.Signed; s != nil {
-		first := s.Dists[0].Dist.Parsed
-		name, version = first.CanonicalName(), first.Version
-		for _, d := range s.Dists {
-			paths = append(paths, d.Bundle, d.PublishAttestation, d.SLSAAttestation, d.Signature, d.Certificate)
-		}
-		paths = append(paths, s.Provenance)
-	} else {
-		// Verify mode: the directories' material, every dist of which has
-		// just verified (the stage runs only after a passing verify).
-		for _, t := range p.o.Verify.Targets {
-			items, err := verification.FindBatch(t)
-			if err != nil {
-				return nil, "", "", err
-			}
-			for _, it := range items {
-				f, err := dists.ParseFilename(it.Artifact.Filename)
-				if err != nil {
-					return nil, "", "", err
-				}
-				name, version = f.CanonicalName(), f.Version
-				paths = append(paths, it.Bundles...)
-				paths = append(paths, it.Attestations...)
-				paths = append(paths, it.Signature, it.Certificate)
-			}
+// writeFile writes data to path, creating its directory.
+func writeFile(path string, data []byte) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
 		}
 	}
-	var files []gitlab.File
-	for _, p := range paths {
-		if p != "" {
-			files = append(files, gitlab.File{Name: filepath.Base(p), Path: p})
-		}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if len(files) == 0 {
-		return nil, "", "", errors.New("GitLab generic package: no signature material to store")
-	}
-	return files, name, version, nil
+	return nil
 }
 
-// gitlabSuffixes are the material names fetched for a dist, in the order
-// of a directory's: bundle, attestations, then the detached pair.
-var gitlabSuffixes = []string{dists.BundleSuffix, dists.PublishAttestationSuffix, dists.SLSAAttestationSuffix, verification.DetachedSignatureSuffix, verification.DetachedCertificateSuffix}
+var _ Handler = (*GitLabHandler)(nil)
 
-// gitlabJobs makes one job per artifact (each file or digest target, each
-// dist of a directory target), verifying it against the material the
-// generic package holds for its file name.
-func gitlabJobs(ctx context.Context, o VerifyOptions) ([]job, error) {
-	src := o.FromGitLab
-	pkg, err := gitlab.ParsePackageURL(src.PackageURL)
-	if err != nil {
-		return nil, fmt.Errorf("--from-gitlab-generic: %w", err)
-	}
-	co := src.Client
-	co.Package, co.Token = pkg, src.Token
-	client, err := gitlab.New(co)
-	if err != nil {
-		return nil, err
-	}
-	var jobs []job
-	for _, arg := range o.Targets {
-		if st, err := os.Stat(arg); err == nil && st.IsDir() {
-			items, err := verification.FindBatch(arg)
-			if err != nil {
-				jobs = append(jobs, func(*verification.Checker) verification.Result { return failed(arg, verification.CheckMaterial, err) })
-				continue
-			}
-			for _, it := range items {
-				jobs = append(jobs, func(c *verification.Checker) verification.Result {
-					return verifyFromGitLab(ctx, c, client, it.Artifact)
-				})
-			}
-			continue
-		}
-		jobs = append(jobs, func(c *verification.Checker) verification.Result {
-			a, err := artifactArg(arg, o.DistributionName)
-			if err != nil {
-				return failed(arg, verification.CheckMaterial, err)
-			}
-			return verifyFromGitLab(ctx, c, client, a)
-		})
-	}
-	return jobs, nil
-}
-
-// verifyFromGitLab fetches the material the package holds for a's file
-// name (a name it does not hold is absent) and verifies a against each
-// piece, as a directory's dist is verified against the files next to it.
-func verifyFromGitLab(ctx context.Context, c *verification.Checker, client *gitlab.Client, a verification.Artifact) verification.Result {
-	if a.Filename == "" {
-		return verification.FailedResult(a, verification.CheckMaterial, errors.New("the generic package names material after the dist: give the file, or --distribution-name with a digest"))
-	}
-	got := map[string][]byte{}
-	for _, s := range gitlabSuffixes {
-		limit := int64(gitlab.MaxFileSize)
-		data, err := client.Download(ctx, a.Filename+s, limit)
-		switch {
-		case errors.Is(err, gitlab.ErrNotFound):
-			continue
-		case err != nil:
-			return verification.FailedResult(a, verification.CheckMaterial, err)
-		}
-		got[s] = data
-	}
-	pkg := client.Package()
-	url := func(s string) string { return pkg.FileURL(a.Filename + s) }
-	var sets []*verification.MaterialSet
-	var bundleSet *verification.MaterialSet
-	if data, ok := got[dists.BundleSuffix]; ok {
-		b, err := verification.ParseBundle(data)
-		if err != nil {
-			return verification.FailedResult(a, verification.CheckMaterial, fmt.Errorf("%s: %w", url(dists.BundleSuffix), err))
-		}
-		bundleSet = &verification.MaterialSet{Path: url(dists.BundleSuffix), Items: []verification.Material{{Source: url(dists.BundleSuffix), Bundle: b}}}
-		sets = append(sets, bundleSet)
-	}
-	for _, s := range []string{dists.PublishAttestationSuffix, dists.SLSAAttestationSuffix} {
-		if data, ok := got[s]; ok {
-			set, err := verification.AttestationSet(url(s), data)
-			if err != nil {
-				return verification.FailedResult(a, verification.CheckMaterial, err)
-			}
-			sets = append(sets, set)
-		}
-	}
-	sig, hasSig := got[verification.DetachedSignatureSuffix]
-	crt, hasCrt := got[verification.DetachedCertificateSuffix]
-	if hasSig || hasCrt {
-		source := url(verification.DetachedSignatureSuffix) + " + " + url(verification.DetachedCertificateSuffix)
-		if !hasSig || !hasCrt || bundleSet == nil {
-			return verification.FailedResult(a, verification.CheckMaterial, fmt.Errorf("%s: the package holds only part of the detached pair and its bundle (%s, %s and %s go together)", source, verification.DetachedSignatureSuffix, verification.DetachedCertificateSuffix, dists.BundleSuffix))
-		}
-		set, err := verification.DetachedSet(source, sig, crt, bundleSet)
-		if err != nil {
-			return verification.FailedResult(a, verification.CheckMaterial, err)
-		}
-		sets = append(sets, set)
-	}
-	if len(sets) == 0 {
-		return verification.FailedResult(a, verification.CheckMaterial, fmt.Errorf("the GitLab generic package %s holds no material for %s (looked for %s%s, %s, %s, %s, %s)", pkg, a.Filename, a.Filename, dists.BundleSuffix, dists.PublishAttestationSuffix, dists.SLSAAttestationSuffix, verification.DetachedSignatureSuffix, verification.DetachedCertificateSuffix))
-	}
-	return c.Verify(a, sets)
-}
-
-// withDetached adds the detached pair of o to the material: it is verified
-// with the one bundle given (its log entry and time).
-func withDetached(sets []*verification.MaterialSet, o VerifyOptions) ([]*verification.MaterialSet, error) {
-	if o.Signature == "" || o.Certificate == "" {
-		return nil, errors.New("--signature and --certificate go together")
-	}
-	if len(o.Bundles) != 1 {
-		return nil, fmt.Errorf("--signature and --certificate are verified with the one bundle they were made from: give exactly one --bundle (%d given); a detached pair carries no log entry or timestamp, and verify looks nothing up online", len(o.Bundles))
-	}
-	pair, err := verification.LoadDetached(o.Signature, o.Certificate, o.Bundles[0])
-	if err != nil {
-		return nil, fmt.Errorf("detached signature: %w", err)
-	}
-	return append(sets, pair), nil
-}
+var _ io.Writer = gitLabText{}
