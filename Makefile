@@ -89,9 +89,10 @@ stack: deps
 stack-down:
 	$(GO) run ./test/localstack/cmd/stack down --dir $(STACK_DIR)
 
-## demo: a whole release against the local stack, as a GitHub runner would run it
+## demo: a whole release against the local stack as a GitHub runner would run it, then the GitLab release (demo-gitlab)
 demo: deps build
 	./scripts/demo.sh
+	./scripts/demo-gitlab.sh
 
 ## demo-gitlab: the same release as a GitLab CI job would run it (attest-publish gitlab, GitLab-shaped id_tokens, dotenv report and summaries)
 demo-gitlab: deps build

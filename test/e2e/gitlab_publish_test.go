@@ -68,7 +68,7 @@ func gitlabJobEnv(t *testing.T, claims string) map[string]string {
 		"HOME":               os.TempDir(),
 		"CI":                 "true",
 		"GITLAB_CI":          "true",
-		"CI_SERVER_URL":      "https://gitlab.com",
+		"CI_SERVER_URL":      env.issuer + "/gitlab", // the stack's GitLab issuer plays gitlab.com
 		"CI_SERVER_HOST":     "gitlab.com",
 		"CI_PROJECT_PATH":    gitlabProject,
 		"CI_PROJECT_URL":     "https://gitlab.com/" + gitlabProject,

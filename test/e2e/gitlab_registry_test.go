@@ -32,8 +32,10 @@ func gitlabJob(t *testing.T, api string) map[string]string {
 		"SIGSTORE_ID_TOKEN": mintToken(t, "&audience=sigstore&kind=gitlab"),
 		"CI_JOB_TOKEN":      glJobToken,
 		"CI_API_V4_URL":     api,
-		"CI_SERVER_URL":     strings.TrimSuffix(api, "/api/v4"),
-		"CI_PROJECT_ID":     "42",
+		// The stack's GitLab issuer plays the job's instance (it issued
+		// SIGSTORE_ID_TOKEN); the registry is the stand-in's API.
+		"CI_SERVER_URL": env.issuer + "/gitlab",
+		"CI_PROJECT_ID": "42",
 	}
 }
 

@@ -128,15 +128,13 @@ func buildBinary(t *testing.T, dir string) string {
 
 // index is a running test index (test/indexfront/harness.py).
 type index struct {
-	vars    map[string]string
-	trusted bool // a GitLab trusted publisher is configured
+	vars map[string]string
 }
 
 // startIndex starts the index front with a GitLab trusted publisher for the
-// pipeline. A front without GitLab publishers refuses to start with one:
-// then it runs with its default (GitHub) publisher, and the release
-// publishes with a password to the front's upstream (what
-// ATTEST_GITLAB_PUBLISH=password forces).
+// pipeline (warehouse's GitLab publisher: project path, top-level pipeline
+// file, environment; the local issuer's /gitlab tokens stand for
+// gitlab.com).
 func startIndex(t *testing.T, s stackEnv) index {
 	t.Helper()
 	py := filepath.Join(s.venv, "bin", "python")
@@ -168,22 +166,13 @@ func startIndex(t *testing.T, s stackEnv) index {
 		}
 		return ix, nil
 	}
-	if os.Getenv("ATTEST_GITLAB_PUBLISH") != "password" {
-		pub, _ := json.Marshal([]map[string]any{{
-			"project": sampleName, "kind": "gitlab", "repository": projectPath, "namespace": "octo-org",
-			"project_path": projectPath, "workflow": ".gitlab-ci.yml", "workflow_filepath": ".gitlab-ci.yml", "environment": environment,
-		}})
-		ix, err := start(string(pub))
-		if err == nil {
-			ix.trusted = true
-			return ix
-		}
-		msg := strings.Split(strings.TrimSpace(err.Error()), "\n")
-		t.Logf("the index front takes no GitLab trusted publisher (%s): publishing with a password to its upstream instead", msg[len(msg)-1])
-	}
-	ix, err := start("")
+	pub, _ := json.Marshal([]map[string]any{{
+		"project": sampleName, "kind": "gitlab", "project_path": projectPath,
+		"workflow_filepath": ".gitlab-ci.yml", "environment": environment,
+	}})
+	ix, err := start(string(pub))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("starting the index front with a GitLab publisher: %v", err)
 	}
 	return ix
 }

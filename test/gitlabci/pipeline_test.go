@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -39,17 +40,8 @@ func TestExamplePipelineUnderGitLabCILocal(t *testing.T) {
 		"--input", "trusted-root=" + s.trustedRoot,
 		"--input", "certificate-oidc-issuer=" + s.issuer + "/gitlab",
 	}
-	extra := map[string]string{}
-	if ix.trusted {
-		p.flags = append(p.flags, "--input", "repository-url="+ix.vars["INDEXFRONT_UPLOAD_URL"])
-	} else {
-		// No GitLab publisher in the front yet: a password-mode upload to
-		// its upstream, the password a variable of the environment.
-		p.flags = append(p.flags, "--input", "repository-url="+strings.TrimSuffix(ix.vars["INDEXFRONT_UPSTREAM_URL"], "/")+"/",
-			"--input", "user="+ix.vars["INDEXFRONT_UPSTREAM_USER"], "--input", "password-variable=AP_TEST_INDEX_PASSWORD")
-		extra["AP_TEST_INDEX_PASSWORD"] = ix.vars["INDEXFRONT_UPSTREAM_PASSWORD"]
-	}
-	p.tokens(s, extra)
+	p.flags = append(p.flags, "--input", "repository-url="+ix.vars["INDEXFRONT_UPLOAD_URL"])
+	p.tokens(s, nil)
 
 	r := p.run()
 	logPath := filepath.Join(artifactsDir(t), "pipeline.log")
@@ -97,21 +89,29 @@ func TestExamplePipelineUnderGitLabCILocal(t *testing.T) {
 	if rel["AP_VERIFIED"] != "true" || len(bundles) != 2 || publishAtt != 2 {
 		t.Errorf("release outputs: %v", rel)
 	}
-	if ix.trusted {
-		if len(published) != 2 {
-			t.Errorf("published-urls %v, want both dists", published)
-		}
-		for _, u := range published {
-			get(t, u)
-		}
-	} else {
-		// pypiserver names no file URL in its upload answer: its simple
-		// index must list both dists.
-		page := string(get(t, strings.TrimSuffix(ix.vars["INDEXFRONT_UPSTREAM_URL"], "/")+"/simple/"+sampleName+"/"))
-		for _, d := range []string{"-0.1.0-py3-none-any.whl", "-0.1.0.tar.gz"} {
-			if !strings.Contains(page, strings.ReplaceAll(sampleName, "-", "_")+d) {
-				t.Errorf("the index does not list %s:\n%s", d, page)
-			}
+	if len(published) != 2 {
+		t.Errorf("published-urls %v, want both dists", published)
+	}
+	for _, u := range published {
+		get(t, u)
+	}
+	// The front took both files through its GitLab publisher (trusted
+	// publishing with the job's PYPI_ID_TOKEN), each with its attestations,
+	// which it verified with pypi-attestations' GitLab policy.
+	var uploads []struct {
+		Filename     string         `json:"filename"`
+		Attestations int            `json:"attestations"`
+		Publisher    map[string]any `json:"publisher"`
+	}
+	if err := json.Unmarshal(get(t, ix.vars["INDEXFRONT_URL"]+"/_/front/uploads"), &uploads); err != nil {
+		t.Fatal(err)
+	}
+	if len(uploads) != 2 {
+		t.Errorf("the front took %d uploads, want 2: %+v", len(uploads), uploads)
+	}
+	for _, u := range uploads {
+		if u.Attestations < 1 || fmt.Sprint(u.Publisher["kind"]) != "gitlab" {
+			t.Errorf("upload %s: %d attestation(s), publisher %v", u.Filename, u.Attestations, u.Publisher)
 		}
 	}
 	var summary struct {
