@@ -66,6 +66,11 @@ func TestSignerWorkflowPattern(t *testing.T) {
 		{"o/r/.github/workflows/attest.yml@refs/heads/dev", uri, false},
 		{"o/r/.github/workflows/attest.yml", "https://github.com/o/r/.github/workflows/attest.yml.evil.yml@refs/heads/main", false},
 		{"o/r/.github/workflows/attest.yml", "https://github.com/o/r/.github/workflows/attest.yml@refs/heads/main/x@refs/heads/y", true},
+		// GitLab: the CI config path after the project's "//".
+		{"gitlab.com/ns/proj//.gitlab-ci.yml", "https://gitlab.com/ns/proj//.gitlab-ci.yml@refs/heads/main", true},
+		{"gitlab.com/group/sub/proj//ci/release.yml@refs/tags/v1.0", "https://gitlab.com/group/sub/proj//ci/release.yml@refs/tags/v1.0", true},
+		{"gitlab.com/ns/proj//.gitlab-ci.yml", "https://gitlab.com/ns/other//.gitlab-ci.yml@refs/heads/main", false},
+		{"gitlab.com/ns/proj//.gitlab-ci.yml", "https://gitlab.com/ns/proj//ci/.gitlab-ci.yml@refs/heads/main", false},
 	}
 	for _, tt := range tests {
 		re, err := signerWorkflowPattern(tt.w)
