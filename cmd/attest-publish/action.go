@@ -128,16 +128,21 @@ func runAction(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		Repository:  getenv("GITHUB_REPOSITORY"),
 	}
 	opts, err := actionOptions(in, a, stdout, getenv)
-	if err != nil {
-		// A mistake found while wiring the inputs: the run ends before its
-		// first stage, with its annotation, outputs and summary.
+	return runInputs(ctx, in, opts, err, h)
+}
+
+// runInputs runs the pipeline with the options wired from the inputs; when
+// wiring them failed, the run ends before its first stage, the handler
+// still writing its annotations, outputs and summary.
+func runInputs(ctx context.Context, in *actionInputs, opts release.Options, wireErr error, h release.Handler) error {
+	if wireErr != nil {
 		res := &release.Result{Mode: release.Mode(in.mode), PackagesDir: in.packagesDir, Warnings: []release.Warning{}}
-		if derr := h.Done(res, err); derr != nil {
-			err = errors.Join(err, derr)
+		if derr := h.Done(res, wireErr); derr != nil {
+			return errors.Join(wireErr, derr)
 		}
-		return err
+		return wireErr
 	}
-	_, err = release.Run(ctx, opts, h)
+	_, err := release.Run(ctx, opts, h)
 	return err
 }
 

@@ -57,17 +57,7 @@ func runGitLab(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		TrustedRoot: in.trustedRoot,
 	}
 	opts, err := actionOptions(in, nil, out, getenv)
-	if err != nil {
-		// A mistake found while wiring the inputs: the run ends before its
-		// first stage, with its outputs and summaries.
-		res := &release.Result{Mode: release.Mode(in.mode), PackagesDir: in.packagesDir, Warnings: []release.Warning{}}
-		if derr := h.Done(res, err); derr != nil {
-			err = errors.Join(err, derr)
-		}
-		return err
-	}
-	_, err = release.Run(ctx, opts, h)
-	return err
+	return runInputs(ctx, in, opts, err, h)
 }
 
 // readGitLabInputs reads the inputs as action mode does (one list of every

@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
-	intoto "github.com/in-toto/attestation/go/v1"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/attest-publish/attest-publish/internal/idtoken"
 )
@@ -120,41 +118,19 @@ func (b *GitLabBuild) InvocationID() string {
 // SLSAPredicate returns the SLSA v1 provenance predicate of buildType
 // GitLabBuildType for the job.
 func (b *GitLabBuild) SLSAPredicate() (*slsa.Provenance, error) {
-	external, err := structpb.NewStruct(map[string]any{
-		"workflow": map[string]any{
-			"ref":        b.Ref,
-			"repository": b.RepositoryURL(),
-			"path":       b.ConfigPath(),
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("building externalParameters: %w", err)
-	}
-	internal, err := structpb.NewStruct(map[string]any{
-		"gitlab": map[string]any{
+	return predicate(predicateFields{
+		buildType: GitLabBuildType,
+		workflow:  map[string]any{"ref": b.Ref, "repository": b.RepositoryURL(), "path": b.ConfigPath()},
+		internal: map[string]any{"gitlab": map[string]any{
 			"pipeline_source":    b.PipelineSource,
 			"project_id":         b.ProjectID,
 			"namespace_id":       b.NamespaceID,
 			"runner_environment": b.RunnerEnvironment,
 			"ci_config_sha":      b.ConfigSHA,
-		},
+		}},
+		dependency: "git+" + b.RepositoryURL() + "@" + b.Ref,
+		commit:     b.SHA,
+		builder:    b.Identity(),
+		invocation: b.InvocationID(),
 	})
-	if err != nil {
-		return nil, fmt.Errorf("building internalParameters: %w", err)
-	}
-	return &slsa.Provenance{
-		BuildDefinition: &slsa.BuildDefinition{
-			BuildType:          GitLabBuildType,
-			ExternalParameters: external,
-			InternalParameters: internal,
-			ResolvedDependencies: []*intoto.ResourceDescriptor{{
-				Uri:    "git+" + b.RepositoryURL() + "@" + b.Ref,
-				Digest: map[string]string{"gitCommit": b.SHA},
-			}},
-		},
-		RunDetails: &slsa.RunDetails{
-			Builder:  &slsa.Builder{Id: b.Identity()},
-			Metadata: &slsa.BuildMetadata{InvocationId: b.InvocationID()},
-		},
-	}, nil
 }

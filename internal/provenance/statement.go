@@ -36,40 +36,55 @@ type Subject struct {
 // SLSAPredicate returns the SLSA v1 provenance predicate for a GitHub
 // Actions build, with exactly the fields actions/attest writes.
 func (b *GitHubBuild) SLSAPredicate() (*slsa.Provenance, error) {
-	external, err := structpb.NewStruct(map[string]any{
-		"workflow": map[string]any{
-			"ref":        b.Ref,
-			"repository": b.RepositoryURL(),
-			"path":       b.WorkflowPath(),
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("building externalParameters: %w", err)
-	}
-	internal, err := structpb.NewStruct(map[string]any{
-		"github": map[string]any{
+	return predicate(predicateFields{
+		buildType: GitHubBuildType,
+		workflow:  map[string]any{"ref": b.Ref, "repository": b.RepositoryURL(), "path": b.WorkflowPath()},
+		internal: map[string]any{"github": map[string]any{
 			"event_name":          b.EventName,
 			"repository_id":       b.RepositoryID,
 			"repository_owner_id": b.RepositoryOwnerID,
 			"runner_environment":  b.RunnerEnvironment,
-		},
+		}},
+		dependency: "git+" + b.RepositoryURL() + "@" + b.Ref,
+		commit:     b.SHA,
+		builder:    b.Identity(),
+		invocation: b.InvocationID(),
 	})
+}
+
+// predicateFields are what a build type puts in a SLSA v1 predicate.
+type predicateFields struct {
+	buildType           string
+	workflow, internal  map[string]any
+	dependency, commit  string
+	builder, invocation string
+}
+
+// predicate builds a SLSA v1 provenance predicate: externalParameters
+// {"workflow": …}, the build type's internalParameters, the source as the
+// one resolved dependency, the builder and the invocation.
+func predicate(f predicateFields) (*slsa.Provenance, error) {
+	external, err := structpb.NewStruct(map[string]any{"workflow": f.workflow})
+	if err != nil {
+		return nil, fmt.Errorf("building externalParameters: %w", err)
+	}
+	internal, err := structpb.NewStruct(f.internal)
 	if err != nil {
 		return nil, fmt.Errorf("building internalParameters: %w", err)
 	}
 	return &slsa.Provenance{
 		BuildDefinition: &slsa.BuildDefinition{
-			BuildType:          GitHubBuildType,
+			BuildType:          f.buildType,
 			ExternalParameters: external,
 			InternalParameters: internal,
 			ResolvedDependencies: []*intoto.ResourceDescriptor{{
-				Uri:    "git+" + b.RepositoryURL() + "@" + b.Ref,
-				Digest: map[string]string{"gitCommit": b.SHA},
+				Uri:    f.dependency,
+				Digest: map[string]string{"gitCommit": f.commit},
 			}},
 		},
 		RunDetails: &slsa.RunDetails{
-			Builder:  &slsa.Builder{Id: b.Identity()},
-			Metadata: &slsa.BuildMetadata{InvocationId: b.InvocationID()},
+			Builder:  &slsa.Builder{Id: f.builder},
+			Metadata: &slsa.BuildMetadata{InvocationId: f.invocation},
 		},
 	}, nil
 }
