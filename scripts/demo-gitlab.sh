@@ -7,9 +7,10 @@
 # the Markdown and JSON summaries; then a consumer's job verifies the release
 # with the verify component's inputs. Everything is left under .demo/gitlab/.
 #
-# The test index has no GitLab trusted publisher yet: the release publishes
-# with a password (password-variable, as a masked CI/CD variable) to the index
-# itself; the attestations are made, verified and kept as artifacts.
+# The release publishes with trusted publishing (PYPI_ID_TOKEN) through the
+# test index's GitLab publisher (warehouse's), which verifies both PEP 740
+# attestations of each dist with pypi-attestations' GitLab policy; the local
+# issuer's GitLab sub-issuer plays gitlab.com (CI_SERVER_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=auto
@@ -43,7 +44,7 @@ mint() {
     "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["value"])'
 }
 job=(PATH="$PATH" HOME="$DEMO" CI=true GITLAB_CI=true
-  CI_SERVER_URL=https://gitlab.com CI_SERVER_FQDN=gitlab.com CI_PROJECT_PATH=octo-org/octo-repo
+  CI_SERVER_URL="$STACK_OIDC_ISSUER/gitlab" CI_SERVER_FQDN=gitlab.com CI_PROJECT_PATH=octo-org/octo-repo
   CI_COMMIT_TAG=v0.1.0 CI_COMMIT_REF_NAME=v0.1.0 CI_COMMIT_SHA="$sha" CI_ENVIRONMENT_NAME=pypi
   AP_GITLAB_DOTENV=attest-publish.env AP_GITLAB_SUMMARY=attest-publish-summary.md AP_GITLAB_JSON=attest-publish-summary.json)
 
@@ -52,8 +53,7 @@ echo "== the release job: attest-publish gitlab, as templates/release.yml runs i
   SIGSTORE_ID_TOKEN="$(mint sigstore)" PYPI_ID_TOKEN="$(mint pypi)" \
   AP_INPUT_MODE=release AP_INPUT_PACKAGES_DIR=dist \
   AP_INPUT_SIGNING_CONFIG="$DEMO/trust/signing_config.json" AP_INPUT_TRUSTED_ROOT="$DEMO/trust/trusted_root.json" \
-  AP_INPUT_REPOSITORY_URL="${INDEXFRONT_UPSTREAM_URL%/}/" AP_INPUT_USER="$INDEXFRONT_UPSTREAM_USER" \
-  AP_INPUT_PASSWORD_VARIABLE=INDEX_PASSWORD INDEX_PASSWORD="$INDEXFRONT_UPSTREAM_PASSWORD" \
+  AP_INPUT_REPOSITORY_URL="$INDEXFRONT_UPLOAD_URL" \
   "$CACHE/bin/attest-publish" gitlab) | tee "$DEMO/release.log"
 echo
 echo "dotenv report (artifacts:reports:dotenv; later jobs get these variables):"
