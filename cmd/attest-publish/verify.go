@@ -60,7 +60,10 @@ network.
 
 Regular expressions are anchored: the whole value must match. Keyless
 verification needs one identity flag and one issuer flag; --key replaces
-them.
+them. --repository https://github.com/OWNER/REPO (or
+https://gitlab.com/GROUP/PROJECT) replaces all of them: any workflow of
+that repository on its host's issuer, and it as the PEP 740 publisher, as
+PyPI checks it; --signer-workflow and --publisher-workflow narrow it.
 
 Fetching (network only with these flags): --from-github OWNER/REPO lists
 each artifact's attestations by sha256 in the GitHub attestations API

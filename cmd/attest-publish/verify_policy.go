@@ -28,6 +28,7 @@ type verifyFlags struct {
 	sourceTag                       string
 	publisherKind, publisherRepo    string
 	publisherWorkflow, publisherEnv string
+	repository                      string
 	provenanceConsistency           bool
 	timestampThreshold              int
 	fetch                           fetchFlags
@@ -72,6 +73,10 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.sourceTag, "source-tag", "", "SLSA provenance source tag")
 	fs.StringVar(&f.packageName, "package-name", "", "package the in-toto subject must name (npm pkg:npm/ URL, or Python dist filename: PEP 503-normalized)")
 	fs.StringVar(&f.packageVersion, "package-version", "", "version the in-toto subject must name")
+	fs.StringVar(&f.repository, "repository", "", "the repository that built and signed, https://github.com/OWNER/REPO or https://gitlab.com/GROUP[/SUBGROUP…]/PROJECT (a trailing / or .git is dropped): "+
+		"requires a certificate of any workflow of it at any ref, its host's issuer (GitHub Actions', or gitlab.com's), it as Source Repository URI, and it as the PEP 740 publisher as PyPI checks one, all compared exactly, case included. "+
+		"--signer-workflow and --publisher-workflow narrow it; --certificate-oidc-issuer replaces only the issuer (another instance playing that host, such as a test stack); "+
+		"--certificate-identity(-regexp), --certificate-oidc-issuer-regexp, --source-repository, --publisher-kind, --publisher-repository and --key are refused with it")
 	fs.StringVar(&f.publisherKind, "publisher-kind", "", "PEP 740 trusted publisher: github or gitlab")
 	fs.StringVar(&f.publisherRepo, "publisher-repository", "", "publisher repository (owner/repo, GitLab namespace/project)")
 	fs.StringVar(&f.publisherWorkflow, "publisher-workflow", "", "publisher workflow: file name (GitHub) or CI file path (GitLab)")
@@ -125,7 +130,11 @@ func (f *verifyFlags) policy() (verification.Policy, error) {
 	if f.denySelfHosted {
 		p.Extensions.RunnerEnvironment = "github-hosted"
 	}
-	if f.publisherKind != "" || f.publisherRepo != "" || f.publisherWorkflow != "" || f.publisherEnv != "" {
+	if f.repository != "" {
+		if err := f.requireRepository(&p); err != nil {
+			return p, err
+		}
+	} else if f.publisherKind != "" || f.publisherRepo != "" || f.publisherWorkflow != "" || f.publisherEnv != "" {
 		kind := verification.PublisherKind(strings.ToLower(f.publisherKind))
 		if kind == "" {
 			return p, usageError{"--publisher-repository, --publisher-workflow and --publisher-environment need --publisher-kind github|gitlab"}
@@ -139,4 +148,37 @@ func (f *verifyFlags) policy() (verification.Policy, error) {
 		return p, usageError{fmt.Sprintf("policy: %v", err)}
 	}
 	return p, nil
+}
+
+// requireRepository makes p the policy --repository implies, narrowed by
+// --signer-workflow, --publisher-workflow and --publisher-environment and
+// with the issuer replaced by --certificate-oidc-issuer; the flags that
+// would name the identity, repository or publisher a second time are
+// refused.
+func (f *verifyFlags) requireRepository(p *verification.Policy) error {
+	for _, c := range []struct{ flag, value string }{
+		{"--certificate-identity", f.identity},
+		{"--certificate-identity-regexp", f.identityRegexp},
+		{"--certificate-oidc-issuer-regexp", f.issuerRegexp},
+		{"--source-repository", f.sourceRepository},
+		{"--publisher-kind", f.publisherKind},
+		{"--publisher-repository", f.publisherRepo},
+		{"--key", f.key},
+	} {
+		if c.value != "" {
+			return usageError{"--repository implies the identity, issuer, source repository and publisher: drop " + c.flag +
+				" (narrow with --signer-workflow or --publisher-workflow; --certificate-oidc-issuer replaces the issuer)"}
+		}
+	}
+	r, err := verification.ParseRepository(f.repository)
+	if err != nil {
+		return usageError{"--repository: " + err.Error()}
+	}
+	if f.publisherWorkflow != "" || f.publisherEnv != "" {
+		p.Publisher = &verification.Publisher{Workflow: f.publisherWorkflow, Environment: f.publisherEnv}
+	}
+	if err := p.RequireRepository(r); err != nil {
+		return usageError{"--repository: " + err.Error()}
+	}
+	return nil
 }

@@ -28,7 +28,8 @@ type Publisher struct {
 	// Repository is owner/repo (GitHub) or namespace/project (GitLab).
 	Repository string
 	// Workflow is the workflow file name (GitHub, e.g. release.yml) or the
-	// CI config file path (GitLab, e.g. .gitlab-ci.yml).
+	// CI config file path (GitLab, e.g. .gitlab-ci.yml); empty means any
+	// workflow of the repository.
 	Workflow string
 	// Environment is the deployment environment; empty means any.
 	Environment string
@@ -148,9 +149,6 @@ func (p *Policy) Validate(keyed bool) error {
 		}
 		if strings.Count(pub.Repository, "/") < 1 || strings.HasPrefix(pub.Repository, "/") || strings.HasSuffix(pub.Repository, "/") {
 			return fmt.Errorf("publisher repository %q: want owner/repo", pub.Repository)
-		}
-		if pub.Workflow == "" {
-			return errors.New("publisher policy needs a workflow")
 		}
 		if pub.Kind == PublisherGitHub && strings.Contains(pub.Workflow, "/") {
 			return fmt.Errorf("GitHub publisher workflow %q: give the file name only (release.yml)", pub.Workflow)

@@ -251,16 +251,19 @@ func consistent(f provenanceFacts, ext certificate.Extensions) error {
 // https://github.com/<repo>/.github/workflows/<file>@<ref>; GitLab:
 // https://gitlab.com/<project>//<path>@<ref>) at the certificate's Source
 // Repository Ref or Digest. Both are compared exactly, case included, as
-// pypi-attestations' publisher policies compare them.
+// pypi-attestations' publisher policies compare them. A publisher without
+// a workflow accepts any workflow of the repository (on GitHub a file
+// directly in .github/workflows, as GitHub runs no other), with the same
+// repository and ref checks.
 func checkPublisher(pub *Publisher, ext certificate.Extensions) error {
-	var base, cfgPrefix string
+	var base, cfgPrefix, want string
 	switch pub.Kind {
 	case PublisherGitHub:
 		base = "https://github.com/" + pub.Repository
-		cfgPrefix = base + "/.github/workflows/" + pub.Workflow + "@"
+		cfgPrefix, want = base+"/.github/workflows/", pub.Workflow
 	case PublisherGitLab:
 		base = "https://gitlab.com/" + pub.Repository
-		cfgPrefix = base + "//" + strings.TrimPrefix(pub.Workflow, "/") + "@"
+		cfgPrefix, want = base+"//", strings.TrimPrefix(pub.Workflow, "/")
 	default:
 		return fmt.Errorf("unknown publisher kind %q", pub.Kind)
 	}
@@ -268,10 +271,22 @@ func checkPublisher(pub *Publisher, ext certificate.Extensions) error {
 		return fmt.Errorf("certificate source repository %q, want %q (exactly, case included)", ext.SourceRepositoryURI, base)
 	}
 	cfg := ext.BuildConfigURI
-	if !strings.HasPrefix(cfg, cfgPrefix) {
-		return fmt.Errorf("certificate build config %q is not workflow %s of %s", cfg, pub.Workflow, pub.Repository)
+	rest, ok := strings.CutPrefix(cfg, cfgPrefix)
+	if !ok {
+		return fmt.Errorf("certificate build config %q is not a workflow of %s", cfg, pub.Repository)
 	}
-	ref := cfg[len(cfgPrefix):]
+	var ref string
+	if want != "" {
+		if ref, ok = strings.CutPrefix(rest, want+"@"); !ok {
+			return fmt.Errorf("certificate build config %q is not workflow %s of %s", cfg, pub.Workflow, pub.Repository)
+		}
+	} else {
+		ref = configRef(rest, ext)
+		name := strings.TrimSuffix(rest, "@"+ref)
+		if ref == "" || name == "" || strings.HasPrefix(name, "/") || pub.Kind == PublisherGitHub && strings.Contains(name, "/") {
+			return fmt.Errorf("certificate build config %q is not a workflow of %s at the source ref %q or commit %q", cfg, pub.Repository, ext.SourceRepositoryRef, ext.SourceRepositoryDigest)
+		}
+	}
 	if ref == "" || (ref != ext.SourceRepositoryRef && ref != ext.SourceRepositoryDigest) {
 		return fmt.Errorf("build config ref %q is neither the source ref %q nor the commit %q", ref, ext.SourceRepositoryRef, ext.SourceRepositoryDigest)
 	}
@@ -279,4 +294,15 @@ func checkPublisher(pub *Publisher, ext certificate.Extensions) error {
 		return fmt.Errorf("publisher environment %q cannot be checked: Fulcio certificates do not record the deployment environment", pub.Environment)
 	}
 	return nil
+}
+
+// configRef is the certificate's Source Repository Ref or Digest that
+// ends a build config path ("<path>@<ref>"), or "" when neither does.
+func configRef(rest string, ext certificate.Extensions) string {
+	for _, ref := range []string{ext.SourceRepositoryRef, ext.SourceRepositoryDigest} {
+		if ref != "" && strings.HasSuffix(rest, "@"+ref) {
+			return ref
+		}
+	}
+	return ""
 }
