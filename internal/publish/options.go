@@ -8,6 +8,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/attest-publish/attest-publish/internal/actionio"
+	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
 	"github.com/attest-publish/attest-publish/internal/pypi"
 	"github.com/attest-publish/attest-publish/internal/verification"
@@ -36,6 +37,10 @@ type Options struct {
 	RepositoryURL string
 	// PackagesDir holds the dists and, next to them, their signing outputs.
 	PackagesDir string
+	// Dists are the dists of PackagesDir already found and hashed (by
+	// signing, in a release); nil finds and hashes them. Either way the
+	// streamed upload refuses a file whose bytes differ from these digests.
+	Dists []*dists.Dist
 	// User is the upload username (default "__token__"; GitLabJobTokenUser
 	// for GitLab's PyPI registry with the job token).
 	User string

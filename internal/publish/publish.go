@@ -25,9 +25,13 @@ var ErrNotLive = errors.New("not every distribution is live on the index")
 // error is nil only when every dist is live.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o.setDefaults()
-	found, err := dists.Find(o.PackagesDir)
-	if err != nil {
-		return nil, err
+	found := o.Dists
+	if found == nil {
+		ds, err := dists.Find(o.PackagesDir)
+		if err != nil {
+			return nil, err
+		}
+		found = ds
 	}
 	rep := &Report{RepositoryURL: o.RepositoryURL}
 	items := make([]*item, len(found))
@@ -42,7 +46,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Identity != nil && o.TrustedRoot != nil {
 		rep.Signer, rep.TrustedRoot = o.Identity, o.TrustedRoot
 	}
-	err = upload(ctx, &o, items, rep)
+	err := upload(ctx, &o, items, rep)
 	if err == nil && !rep.Live() {
 		err = ErrNotLive
 	}

@@ -49,7 +49,9 @@ func (p RetryPolicy) Backoff(n int) time.Duration {
 	return min(d, maxWait)
 }
 
-func (p RetryPolicy) sleep(ctx context.Context, d time.Duration) error {
+// Wait waits d with the policy's Sleep (default: a timer that stops early
+// when ctx is done, returning its error).
+func (p RetryPolicy) Wait(ctx context.Context, d time.Duration) error {
 	if p.Sleep != nil {
 		return p.Sleep(ctx, d)
 	}
@@ -125,7 +127,7 @@ func (p RetryPolicy) Do(ctx context.Context, op func(ctx context.Context) error,
 		if n == attempts {
 			return fmt.Errorf("giving up after %d attempts: %w", n, err)
 		}
-		if serr := p.sleep(ctx, p.Backoff(n)); serr != nil {
+		if serr := p.Wait(ctx, p.Backoff(n)); serr != nil {
 			return fmt.Errorf("%w (retry cancelled: %v)", err, serr)
 		}
 		if landed != nil {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/attest-publish/attest-publish/internal/dists"
 	"github.com/attest-publish/attest-publish/internal/idtoken"
 	"github.com/attest-publish/attest-publish/internal/publish"
 	"github.com/attest-publish/attest-publish/internal/signing"
@@ -118,6 +119,9 @@ type PreflightOptions struct {
 type VerifyOptions struct {
 	// Targets are files, sha256:/sha512: digests and directories of dists.
 	Targets []string
+	// Dists are dists already found and hashed (the release's), each
+	// verified with the material next to it, before the targets.
+	Dists []*dists.Dist
 	// Bundles and Attestations apply to the file and digest targets.
 	Bundles, Attestations []string
 	// Signature and Certificate are a detached pair (cosign's .sig and

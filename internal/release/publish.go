@@ -3,6 +3,9 @@ package release
 import (
 	"context"
 
+	"github.com/attest-publish/attest-publish/internal/attest"
+	"github.com/attest-publish/attest-publish/internal/dists"
+
 	"github.com/attest-publish/attest-publish/internal/publish"
 )
 
@@ -14,6 +17,7 @@ func (p *pipeline) publish(ctx context.Context) error {
 	o := p.o.Publish
 	o.PackagesDir = p.o.PackagesDir
 	if signed := p.res.Signed; signed != nil {
+		o.Dists = signedDists(signed) // hashed once, by signing
 		o.TrustedRoot = p.trust.TrustedRoot
 		if o.Identity == nil {
 			id := signed.Identity
@@ -37,4 +41,13 @@ func (p *pipeline) publishAndReadBack(ctx context.Context) error {
 		return err
 	}
 	return p.readBack(ctx)
+}
+
+// signedDists are the dists signing found and hashed.
+func signedDists(res *attest.Result) []*dists.Dist {
+	ds := make([]*dists.Dist, len(res.Dists))
+	for i, d := range res.Dists {
+		ds[i] = d.Dist
+	}
+	return ds
 }

@@ -129,23 +129,17 @@ func (p *pipeline) readBack(ctx context.Context) error {
 	}
 	// PyPI serves the provenance once the upload's transaction is visible
 	// everywhere: a missing one is fetched again, with growing waits.
-	attempts, wait := o.Attempts, o.Wait
+	attempts := o.Attempts
 	if attempts <= 0 {
 		attempts = 5
 	}
-	if wait <= 0 {
-		wait = time.Second
-	}
-	sleep := o.Sleep
-	if sleep == nil {
-		sleep = sleepCtx
-	}
+	retry := pypi.RetryPolicy{Initial: o.Wait, Max: 8 * time.Second, Sleep: o.Sleep}
 	for n := 1; n < attempts && slices.Contains(missing, true); n++ {
+		wait := retry.Backoff(n)
 		p.h.Progress(fmt.Sprintf("waiting %s for the index to serve the provenance of %d file(s)", wait, count(missing)))
-		if err := sleep(ctx, wait); err != nil {
+		if err := retry.Wait(ctx, wait); err != nil {
 			return err
 		}
-		wait = min(2*wait, 8*time.Second)
 		for i := range todo {
 			if missing[i] {
 				check(i)
@@ -260,16 +254,4 @@ func pypiHost(repositoryURL string) bool {
 	}
 	h := u.Hostname()
 	return h == "pypi.org" || h == "test.pypi.org" || strings.HasSuffix(h, ".pypi.org")
-}
-
-// sleepCtx waits d, or less when ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

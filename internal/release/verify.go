@@ -29,8 +29,8 @@ func (p *pipeline) verify(ctx context.Context) error {
 }
 
 // verifySigned verifies what signing made as a consumer would: every dist
-// of the packages directory with the material next to it, against the
-// trusted root signing used and the identity that signed.
+// signing hashed, with the material next to it, against the trusted root
+// signing used and the identity that signed.
 func (p *pipeline) verifySigned(ctx context.Context) error {
 	signed := p.res.Signed
 	trust, err := verification.TrustFromRoot(p.trust.TrustedRoot)
@@ -38,9 +38,9 @@ func (p *pipeline) verifySigned(ctx context.Context) error {
 		return fmt.Errorf("nothing published: %w", err)
 	}
 	o := VerifyOptions{
-		Targets: []string{p.o.PackagesDir},
-		Policy:  verification.Policy{SAN: signed.Identity.SAN, Issuer: signed.Identity.Issuer},
-		Trust:   func(func(string)) (*verification.Trust, error) { return trust, nil },
+		Dists:  signedDists(signed),
+		Policy: verification.Policy{SAN: signed.Identity.SAN, Issuer: signed.Identity.Issuer},
+		Trust:  func(func(string)) (*verification.Trust, error) { return trust, nil },
 	}
 	results, err := Verify(ctx, o, p.warnFunc(StageVerify))
 	if err != nil {
@@ -72,6 +72,13 @@ func (p *pipeline) verdicts(results []verification.Result) {
 // that cannot be checked.
 func Verify(ctx context.Context, o VerifyOptions, warn func(string)) ([]verification.Result, error) {
 	targets := o.Targets
+	if len(o.Dists) > 0 {
+		targets = make([]string, 0, len(o.Dists)+len(o.Targets))
+		for _, d := range o.Dists {
+			targets = append(targets, d.Path)
+		}
+		targets = append(targets, o.Targets...)
+	}
 	if o.FromIndex != nil {
 		targets = make([]string, len(o.FromIndex.Releases))
 		for i, r := range o.FromIndex.Releases {
@@ -137,6 +144,9 @@ func targetJobs(o VerifyOptions, one func(c *verification.Checker, a verificatio
 	var loadErr error
 	loaded := false
 	var jobs []job
+	for _, it := range verification.BatchOf(o.Dists) {
+		jobs = append(jobs, func(c *verification.Checker) verification.Result { return c.VerifyItem(it) })
+	}
 	for _, arg := range o.Targets {
 		if st, err := os.Stat(arg); err == nil && st.IsDir() {
 			items, err := verification.FindBatch(arg)

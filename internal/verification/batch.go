@@ -38,6 +38,12 @@ func FindBatch(dir string) ([]BatchItem, error) {
 	if err != nil {
 		return nil, err
 	}
+	return BatchOf(ds), nil
+}
+
+// BatchOf pairs dists already found and hashed with the sidecar files next
+// to each (no file is read again).
+func BatchOf(ds []*dists.Dist) []BatchItem {
 	items := make([]BatchItem, 0, len(ds))
 	for _, d := range ds {
 		it := BatchItem{Artifact: Artifact{Name: d.Path, Path: d.Path, SHA256: d.SHA256, Filename: d.Filename, Size: SizeOf(d.Size)}}
@@ -59,7 +65,7 @@ func FindBatch(dir string) ([]BatchItem, error) {
 		}
 		items = append(items, it)
 	}
-	return items, nil
+	return items
 }
 
 // exists reports whether path names anything, a dangling symlink included.
